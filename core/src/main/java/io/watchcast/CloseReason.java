@@ -1,0 +1,28 @@
+package io.watchcast;
+
+import java.util.Objects;
+
+/**
+ * Why the hub closes a connection: a stable {@code code} and a human message. Transports map the
+ * code to their own close signal (a WebSocket close code, the end of an SSE stream).
+ */
+public record CloseReason(String code, String message) {
+
+  /** The connection's outbound queue passed {@link Limits#maxQueuedBytes()}. It may resume. */
+  public static final String SLOW_CONSUMER = "slow_consumer";
+
+  /** The client kept sending past its rate limit. */
+  public static final String RATE_LIMITED = "rate_limited";
+
+  /** The hub or its transport is shutting down. */
+  public static final String GOING_AWAY = "going_away";
+
+  public CloseReason {
+    Objects.requireNonNull(code, "code");
+    Objects.requireNonNull(message, "message");
+  }
+
+  static CloseReason goingAway() {
+    return new CloseReason(GOING_AWAY, "server shutting down");
+  }
+}

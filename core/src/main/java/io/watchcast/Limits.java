@@ -1,0 +1,113 @@
+package io.watchcast;
+
+/**
+ * The limits a hub enforces on every connection. Immutable and thread-safe; build with {@link
+ * #builder()}.
+ *
+ * <table>
+ *   <caption>Limits and their defaults</caption>
+ *   <tr><th>limit</th><th>default</th><th>past it</th></tr>
+ *   <tr><td>{@code maxMessageBytes}: one client message, UTF-8 bytes</td><td>64 KiB</td>
+ *       <td>{@code error} {@code message_too_large}; transports close with 1009 at the frame</td></tr>
+ *   <tr><td>{@code maxSubscriptions} per connection ({@code *} counts as one)</td><td>256</td>
+ *       <td>{@code error} {@code too_many_subscriptions}</td></tr>
+ *   <tr><td>{@code maxQueuedBytes}: undelivered bytes per connection</td><td>1 MiB</td>
+ *       <td>{@code latest} topics replace their undelivered value; otherwise the connection is
+ *       closed as a slow consumer</td></tr>
+ *   <tr><td>{@code messagesPerSecond} / {@code burst}: client messages</td><td>50 / 100</td>
+ *       <td>{@code error} {@code rate_limited}; another {@code burst} messages over the limit
+ *       close the connection</td></tr>
+ *   <tr><td>{@code maxTopics} in the hub</td><td>10,000</td>
+ *       <td>subscribing to a new topic fails with {@code too_many_topics}; publishing a new topic
+ *       fails (returns false)</td></tr>
+ * </table>
+ */
+public record Limits(
+    int maxMessageBytes,
+    int maxSubscriptions,
+    long maxQueuedBytes,
+    int messagesPerSecond,
+    int burst,
+    int maxTopics) {
+
+  public static final int DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
+  public static final int DEFAULT_MAX_SUBSCRIPTIONS = 256;
+  public static final long DEFAULT_MAX_QUEUED_BYTES = 1024 * 1024;
+  public static final int DEFAULT_MESSAGES_PER_SECOND = 50;
+  public static final int DEFAULT_BURST = 100;
+  public static final int DEFAULT_MAX_TOPICS = 10_000;
+
+  public Limits {
+    requirePositive("maxMessageBytes", maxMessageBytes);
+    requirePositive("maxSubscriptions", maxSubscriptions);
+    requirePositive("maxQueuedBytes", maxQueuedBytes);
+    requirePositive("messagesPerSecond", messagesPerSecond);
+    requirePositive("burst", burst);
+    requirePositive("maxTopics", maxTopics);
+  }
+
+  /** The defaults in the table above. */
+  public static Limits defaults() {
+    return builder().build();
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  private static void requirePositive(String name, long value) {
+    if (value <= 0) {
+      throw new IllegalArgumentException(name + " must be positive, was " + value);
+    }
+  }
+
+  /** Builds {@link Limits}; every value starts at its default. Not thread-safe. */
+  public static final class Builder {
+    private int maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
+    private int maxSubscriptions = DEFAULT_MAX_SUBSCRIPTIONS;
+    private long maxQueuedBytes = DEFAULT_MAX_QUEUED_BYTES;
+    private int messagesPerSecond = DEFAULT_MESSAGES_PER_SECOND;
+    private int burst = DEFAULT_BURST;
+    private int maxTopics = DEFAULT_MAX_TOPICS;
+
+    private Builder() {}
+
+    public Builder maxMessageBytes(int value) {
+      requirePositive("maxMessageBytes", value);
+      this.maxMessageBytes = value;
+      return this;
+    }
+
+    public Builder maxSubscriptions(int value) {
+      requirePositive("maxSubscriptions", value);
+      this.maxSubscriptions = value;
+      return this;
+    }
+
+    public Builder maxQueuedBytes(long value) {
+      requirePositive("maxQueuedBytes", value);
+      this.maxQueuedBytes = value;
+      return this;
+    }
+
+    /** Sustained client messages per second, and how many may arrive at once. */
+    public Builder rate(int messagesPerSecond, int burst) {
+      requirePositive("messagesPerSecond", messagesPerSecond);
+      requirePositive("burst", burst);
+      this.messagesPerSecond = messagesPerSecond;
+      this.burst = burst;
+      return this;
+    }
+
+    public Builder maxTopics(int value) {
+      requirePositive("maxTopics", value);
+      this.maxTopics = value;
+      return this;
+    }
+
+    public Limits build() {
+      return new Limits(
+          maxMessageBytes, maxSubscriptions, maxQueuedBytes, messagesPerSecond, burst, maxTopics);
+    }
+  }
+}

@@ -1,0 +1,638 @@
+package io.watchcast;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A registered {@link Connection} as the hub sees it: its outbound queue, its subscriptions and the
+ * handling of its client messages. Returned by {@link ConnectionManager#register}; used by the
+ * transport that owns the connection.
+ *
+ * <p>Thread-safe. {@link #receive(String)} may be called from the transport's I/O thread, {@link
+ * #drainTo} from the thread that writes to the socket, and the hub enqueues from publisher threads
+ * and its scheduler at the same time.
+ *
+ * <h2>The outbound queue</h2>
+ *
+ * Bounded by {@link Limits#maxQueuedBytes()} (default 1 MiB) of JSON. A message of a {@code latest}
+ * topic replaces that topic's undelivered message in the queue, so such a topic holds at most one
+ * message per connection. Any other message that would pass the limit closes the connection as a
+ * slow consumer ({@link CloseReason#SLOW_CONSUMER}); the client can come back and resume from
+ * history. A single message larger than the limit is still accepted into an empty queue, so an
+ * oversized message never closes a connection that keeps up.
+ */
+public final class Session {
+  private static final Logger log = LoggerFactory.getLogger(Session.class);
+
+  static final int NEEDS_SIGNAL = 1;
+  static final int CLOSED = 2;
+
+  private static final int WAKE = 1;
+  private static final int CLOSE = 2;
+  private static final VarHandle SIGNALS;
+
+  static {
+    try {
+      SIGNALS = MethodHandles.lookup().findVarHandle(Session.class, "signals", int.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  private final ConnectionManager hub;
+  private final Connection connection;
+  private final Limits limits;
+
+  // The outbound queue; guarded by this. Elements are EncodedMessage or Slot.
+  private final ArrayDeque<Object> queue = new ArrayDeque<>();
+  private Map<String, Slot> slots;
+  private long queuedBytes;
+  private volatile boolean closed;
+  private CloseReason closeReason;
+
+  // Work for the pass after locks are released; bits WAKE and CLOSE.
+  @SuppressWarnings("unused")
+  private volatile int signals;
+
+  private volatile boolean detached;
+
+  // Subscriptions; guarded by itself. Value bits: EXPLICIT, WILDCARD.
+  private static final int EXPLICIT = 1;
+  private static final int VIA_WILDCARD = 2;
+  private final Map<TopicState, Integer> subscriptions = new HashMap<>();
+  private int explicitCount;
+  private boolean wildcard;
+
+  // Client message rate; guarded by rateLock.
+  private final Object rateLock = new Object();
+  private double tokens;
+  private long lastRefill;
+  private int violations;
+
+  Session(ConnectionManager hub, Connection connection) {
+    this.hub = hub;
+    this.connection = connection;
+    this.limits = hub.limits;
+    this.tokens = limits.burst();
+    this.lastRefill = hub.clock.nanos();
+  }
+
+  /** The connection this session serves. */
+  public Connection connection() {
+    return connection;
+  }
+
+  /** Whether the session is closed: by the transport, or by the hub (slow consumer, shutdown). */
+  public boolean isClosed() {
+    return closed;
+  }
+
+  /** Bytes of JSON waiting in the outbound queue. */
+  public synchronized long queuedBytes() {
+    return queuedBytes;
+  }
+
+  /** Messages waiting in the outbound queue. */
+  public synchronized int queuedMessages() {
+    return queue.size();
+  }
+
+  /** The number of explicit subscriptions ({@code *} counts as one). */
+  public int subscriptionCount() {
+    synchronized (subscriptions) {
+      return explicitCount + (wildcard ? 1 : 0);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Outbound
+
+  /**
+   * Moves waiting messages, oldest first, into {@code out}: at least one if any wait, then more
+   * while their total stays within {@code maxBytes}. Returns how many were moved. Call it until it
+   * returns 0 after {@link Connection#messagesAvailable()}; writing all of them in one go is what
+   * makes a backlogged connection cheap.
+   */
+  public int drainTo(Collection<? super EncodedMessage> out, int maxBytes) {
+    int count = 0;
+    long bytes = 0;
+    synchronized (this) {
+      while (!queue.isEmpty()) {
+        Object head = queue.peekFirst();
+        EncodedMessage m = head instanceof Slot ? ((Slot) head).message : (EncodedMessage) head;
+        if (count > 0 && bytes + m.size() > maxBytes) {
+          break;
+        }
+        queue.pollFirst();
+        if (head instanceof Slot) {
+          slots.remove(m.topic(), head);
+        }
+        out.add(m);
+        count++;
+        bytes += m.size();
+      }
+      queuedBytes -= bytes;
+    }
+    if (count > 0) {
+      hub.delivered.add(count);
+    }
+    return count;
+  }
+
+  /**
+   * Enqueues a message. Never blocks, never calls out. Returns {@link #NEEDS_SIGNAL} when {@link
+   * #signal()} must run after the caller's locks are released, and {@link #CLOSED} when the session
+   * is closed.
+   */
+  int offer(EncodedMessage m) {
+    synchronized (this) {
+      if (closed) {
+        return CLOSED;
+      }
+      if (m.conflatable()) {
+        Slot slot = slots == null ? null : slots.get(m.topic());
+        if (slot != null) {
+          queuedBytes += m.size() - slot.message.size();
+          slot.message = m;
+          hub.conflated.increment();
+          return 0;
+        }
+      } else if (slots != null && !slots.isEmpty()) {
+        // A later conflatable message must queue behind this one, not replace an earlier one.
+        slots.remove(m.topic());
+      }
+      if (!queue.isEmpty() && queuedBytes + m.size() > limits.maxQueuedBytes()) {
+        hub.slowConsumersClosed.increment();
+        log.info(
+            "Closing slow consumer {} ({}): {} bytes queued, limit {}",
+            connection.id(),
+            connection.remoteAddress(),
+            queuedBytes,
+            limits.maxQueuedBytes());
+        closeLocked(
+            new CloseReason(
+                CloseReason.SLOW_CONSUMER,
+                "outbound queue passed " + limits.maxQueuedBytes() + " bytes; resume to continue"));
+        return NEEDS_SIGNAL | CLOSED;
+      }
+      boolean wasEmpty = queue.isEmpty();
+      if (m.conflatable()) {
+        Slot slot = new Slot(m);
+        if (slots == null) {
+          slots = new HashMap<>();
+        }
+        slots.put(m.topic(), slot);
+        queue.addLast(slot);
+      } else {
+        queue.addLast(m);
+      }
+      queuedBytes += m.size();
+      if (wasEmpty) {
+        SIGNALS.getAndBitwiseOr(this, WAKE);
+        return NEEDS_SIGNAL;
+      }
+      return 0;
+    }
+  }
+
+  /** Must be called with this session's monitor held. */
+  private void closeLocked(CloseReason reason) {
+    closed = true;
+    closeReason = reason;
+    hub.dropped.add(queue.size());
+    queue.clear();
+    slots = null;
+    queuedBytes = 0;
+    SIGNALS.getAndBitwiseOr(this, CLOSE);
+  }
+
+  /** Runs the work {@link #offer} left for after the locks: wake the transport, or close. */
+  void signal() {
+    int s = (int) SIGNALS.getAndSet(this, 0);
+    if (s == 0) {
+      return;
+    }
+    if ((s & CLOSE) != 0) {
+      CloseReason reason;
+      synchronized (this) {
+        reason = closeReason;
+      }
+      try {
+        connection.close(reason);
+      } catch (RuntimeException e) {
+        log.warn("Connection {} failed to close", connection.id(), e);
+      }
+      detach();
+      return;
+    }
+    try {
+      connection.messagesAvailable();
+    } catch (RuntimeException e) {
+      log.warn("Connection {} failed in messagesAvailable()", connection.id(), e);
+    }
+  }
+
+  /**
+   * Tells the hub the connection has ended. Undelivered messages are dropped and subscriptions
+   * removed. Idempotent; call it from the transport when the client goes away.
+   */
+  public void close() {
+    synchronized (this) {
+      if (!closed) {
+        closed = true;
+        closeReason = new CloseReason("closed", "connection closed");
+        hub.dropped.add(queue.size());
+        queue.clear();
+        slots = null;
+        queuedBytes = 0;
+      }
+    }
+    detach();
+  }
+
+  /** Closes from the hub's side, telling the transport. */
+  void closeWith(CloseReason reason) {
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closeLocked(reason);
+    }
+    signal();
+  }
+
+  private void detach() {
+    if (detached) {
+      return;
+    }
+    synchronized (subscriptions) {
+      if (detached) {
+        return;
+      }
+      detached = true;
+    }
+    hub.detach(this);
+    List<TopicState> topics;
+    synchronized (subscriptions) {
+      topics = new ArrayList<>(subscriptions.keySet());
+      subscriptions.clear();
+      explicitCount = 0;
+      wildcard = false;
+    }
+    for (TopicState t : topics) {
+      t.detach(this);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Subscriptions (called by TopicState under its lock; the subscriptions monitor nests inside)
+
+  /** Records a subscription; returns whether the session was already subscribed by any route. */
+  boolean addSubscription(TopicState topic, boolean explicit) {
+    synchronized (subscriptions) {
+      Integer bits = subscriptions.get(topic);
+      int add = explicit ? EXPLICIT : VIA_WILDCARD;
+      if (explicit && (bits == null || (bits & EXPLICIT) == 0)) {
+        explicitCount++;
+      }
+      subscriptions.put(topic, (bits == null ? 0 : bits) | add);
+      return bits != null;
+    }
+  }
+
+  /** Drops one route of a subscription; returns whether none is left. */
+  boolean removeSubscription(TopicState topic, boolean explicit) {
+    synchronized (subscriptions) {
+      Integer bits = subscriptions.get(topic);
+      if (bits == null) {
+        return false;
+      }
+      int drop = explicit ? EXPLICIT : VIA_WILDCARD;
+      if (explicit && (bits & EXPLICIT) != 0) {
+        explicitCount--;
+      }
+      int left = bits & ~drop;
+      if (left == 0) {
+        subscriptions.remove(topic);
+        return true;
+      }
+      subscriptions.put(topic, left);
+      return false;
+    }
+  }
+
+  boolean isSubscribedExplicitly(TopicState topic) {
+    synchronized (subscriptions) {
+      Integer bits = subscriptions.get(topic);
+      return bits != null && (bits & EXPLICIT) != 0;
+    }
+  }
+
+  /** Marks the wildcard subscription; returns whether it was already there. */
+  boolean setWildcard(boolean on) {
+    synchronized (subscriptions) {
+      boolean was = wildcard;
+      wildcard = on;
+      return was;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Client messages
+
+  /**
+   * Handles one client message (a WebSocket text frame): parse, validate, act, reply. Bad input is
+   * answered with an {@code error} message carrying an {@link ErrorCode}; it never throws. Call it
+   * from the transport thread that read the message, one message at a time per connection.
+   */
+  public void receive(String text) {
+    if (closed) {
+      return;
+    }
+    if (!takeToken()) {
+      return;
+    }
+    if (utf8Length(text, limits.maxMessageBytes()) > limits.maxMessageBytes()) {
+      error(
+          ErrorCode.MESSAGE_TOO_LARGE,
+          null,
+          "message is larger than " + limits.maxMessageBytes() + " bytes");
+      return;
+    }
+    JsonNode node;
+    try {
+      node = hub.mapper.readTree(text);
+    } catch (JsonProcessingException e) {
+      error(ErrorCode.INVALID_JSON, null, "not JSON: " + e.getOriginalMessage());
+      return;
+    }
+    if (node == null || !node.isObject()) {
+      error(ErrorCode.INVALID_MESSAGE, null, "a message must be a JSON object");
+      return;
+    }
+    JsonNode action = node.get("action");
+    if (action == null || !action.isTextual()) {
+      error(ErrorCode.INVALID_MESSAGE, null, "'action' must be a string");
+      return;
+    }
+    switch (action.asText()) {
+      case "subscribe":
+        onSubscribe(node);
+        break;
+      case "unsubscribe":
+        onUnsubscribe(node);
+        break;
+      case "ping":
+        reply(control("pong", Topics.SYSTEM, "{}"));
+        break;
+      default:
+        error(
+            ErrorCode.UNKNOWN_ACTION,
+            null,
+            "unknown action '"
+                + truncate(action.asText())
+                + "'; expected subscribe, unsubscribe or ping");
+    }
+  }
+
+  private void onSubscribe(JsonNode node) {
+    String topic = topicOf(node);
+    if (topic == null) {
+      return;
+    }
+    long since = -1;
+    JsonNode sinceNode = node.get("since");
+    if (sinceNode != null && !sinceNode.isNull()) {
+      if (!sinceNode.canConvertToExactIntegral() || !sinceNode.canConvertToLong()) {
+        error(ErrorCode.INVALID_MESSAGE, topic, "'since' must be a whole number");
+        return;
+      }
+      since = sinceNode.asLong();
+      if (since < 0) {
+        error(ErrorCode.INVALID_MESSAGE, topic, "'since' must not be negative");
+        return;
+      }
+    }
+    String epoch = null;
+    JsonNode epochNode = node.get("epoch");
+    if (epochNode != null && !epochNode.isNull()) {
+      if (!epochNode.isTextual()) {
+        error(ErrorCode.INVALID_MESSAGE, topic, "'epoch' must be a string");
+        return;
+      }
+      epoch = epochNode.asText();
+    }
+    subscribe(topic, since, epoch);
+  }
+
+  /**
+   * Subscribes this connection to {@code topic} as if the client had sent the subscribe action:
+   * validation, authorization, limits, replies and errors included. For transports that take
+   * subscriptions from a URL ({@code ?topic=}) or a header ({@code Last-Event-ID}).
+   *
+   * @param since the last id the client holds, or -1 for none
+   * @param epoch the epoch that id belongs to, or null
+   */
+  public void subscribe(String topic, long since, String epoch) {
+    if (closed) {
+      return;
+    }
+    boolean isWildcard = Topics.WILDCARD.equals(topic);
+    String problem = isWildcard ? null : Topics.problem(topic);
+    if (problem != null) {
+      error(ErrorCode.INVALID_TOPIC, null, problem);
+      return;
+    }
+    if (!hub.authorize(connection, topic)) {
+      error(ErrorCode.FORBIDDEN, topic, "not allowed to subscribe to '" + topic + "'");
+      return;
+    }
+    if (isWildcard) {
+      synchronized (subscriptions) {
+        if (!wildcard && subscriptionCount() >= limits.maxSubscriptions()) {
+          problem = "at most " + limits.maxSubscriptions() + " subscriptions per connection";
+        }
+      }
+      if (problem != null) {
+        error(ErrorCode.TOO_MANY_SUBSCRIPTIONS, topic, problem);
+        return;
+      }
+      hub.subscribeWildcard(this);
+      return;
+    }
+    TopicState state = hub.topicState(topic, true);
+    if (state == null) {
+      error(
+          ErrorCode.TOO_MANY_TOPICS,
+          topic,
+          "the server already has " + limits.maxTopics() + " topics");
+      return;
+    }
+    if (!isSubscribedExplicitly(state) && subscriptionCount() >= limits.maxSubscriptions()) {
+      error(
+          ErrorCode.TOO_MANY_SUBSCRIPTIONS,
+          topic,
+          "at most " + limits.maxSubscriptions() + " subscriptions per connection");
+      return;
+    }
+    state.subscribe(this, true, since, epoch);
+  }
+
+  private void onUnsubscribe(JsonNode node) {
+    String topic = topicOf(node);
+    if (topic == null) {
+      return;
+    }
+    unsubscribe(topic);
+  }
+
+  /** Unsubscribes as if the client had sent the unsubscribe action. */
+  public void unsubscribe(String topic) {
+    if (Topics.WILDCARD.equals(topic)) {
+      hub.unsubscribeWildcard(this);
+      return;
+    }
+    String problem = Topics.problem(topic);
+    if (problem != null) {
+      error(ErrorCode.INVALID_TOPIC, null, problem);
+      return;
+    }
+    TopicState state = hub.topicState(topic, false);
+    if (state == null) {
+      reply(control("unsubscribed", topic, "{}"));
+      return;
+    }
+    state.unsubscribe(this, true);
+  }
+
+  /** The topic field, or null after replying with the error. */
+  private String topicOf(JsonNode node) {
+    JsonNode topic = node.get("topic");
+    if (topic == null || topic.isNull()) {
+      error(ErrorCode.MISSING_TOPIC, null, "'topic' is required");
+      return null;
+    }
+    if (!topic.isTextual()) {
+      error(ErrorCode.INVALID_TOPIC, null, "'topic' must be a string");
+      return null;
+    }
+    return topic.asText();
+  }
+
+  private boolean takeToken() {
+    synchronized (rateLock) {
+      long now = hub.clock.nanos();
+      tokens =
+          Math.min(limits.burst(), tokens + (now - lastRefill) * limits.messagesPerSecond() / 1e9);
+      lastRefill = now;
+      if (tokens >= 1) {
+        tokens -= 1;
+        violations = 0;
+        return true;
+      }
+      violations++;
+    }
+    if (violations > limits.burst()) {
+      log.info("Closing {}: kept sending past its rate limit", connection.id());
+      closeWith(
+          new CloseReason(
+              CloseReason.RATE_LIMITED,
+              "more than " + limits.messagesPerSecond() + " messages per second"));
+      return false;
+    }
+    error(
+        ErrorCode.RATE_LIMITED,
+        null,
+        "more than " + limits.messagesPerSecond() + " messages per second; message ignored");
+    return false;
+  }
+
+  /** Replies an {@code error}; {@code topic} is the topic it concerns, or null for system. */
+  void error(ErrorCode code, String topic, String message) {
+    hub.clientErrors.increment();
+    ObjectNode data = hub.mapper.createObjectNode();
+    data.put("code", code.code());
+    data.put("message", message);
+    byte[] bytes;
+    try {
+      bytes = hub.mapper.writeValueAsBytes(data);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+    reply(
+        Envelopes.encode(
+            "error",
+            topic == null ? Topics.SYSTEM : topic,
+            bytes,
+            hub.clock.millis(),
+            0,
+            null,
+            false));
+  }
+
+  private EncodedMessage control(String type, String topic, String json) {
+    return Envelopes.encode(
+        type, topic, json.getBytes(StandardCharsets.US_ASCII), hub.clock.millis(), 0, null, false);
+  }
+
+  void replyControl(String type, String topic, String json) {
+    reply(control(type, topic, json));
+  }
+
+  private void reply(EncodedMessage m) {
+    offer(m);
+    signal();
+  }
+
+  /** UTF-8 length of {@code s}, counting only until it passes {@code limit}. */
+  static long utf8Length(String s, int limit) {
+    if ((long) s.length() * 3 <= limit) {
+      return s.length(); // cannot pass the limit; exact value not needed
+    }
+    long n = 0;
+    for (int i = 0; i < s.length() && n <= limit; i++) {
+      char c = s.charAt(i);
+      if (c < 0x80) {
+        n += 1;
+      } else if (c < 0x800) {
+        n += 2;
+      } else if (Character.isHighSurrogate(c)) {
+        n += 4;
+        i++;
+      } else {
+        n += 3;
+      }
+    }
+    return n;
+  }
+
+  private static String truncate(String s) {
+    return s.length() <= 64 ? s : s.substring(0, 64) + "...";
+  }
+
+  @Override
+  public String toString() {
+    return "Session(" + connection.id() + ")";
+  }
+
+  /** A {@code latest} topic's place in the queue, whose message a newer one replaces. */
+  private static final class Slot {
+    EncodedMessage message;
+
+    Slot(EncodedMessage message) {
+      this.message = message;
+    }
+  }
+}
