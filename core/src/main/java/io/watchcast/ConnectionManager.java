@@ -246,6 +246,7 @@ public final class ConnectionManager implements AutoCloseable {
     for (TopicState t : topics.values()) {
       t.unsubscribe(session, false);
     }
+    session.replyControl("unsubscribed", Topics.WILDCARD, "{}");
   }
 
   /** The topic's latest message as a {@code snapshot}, for polling and REST. */
