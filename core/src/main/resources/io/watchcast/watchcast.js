@@ -10,7 +10,8 @@
     minDelay: 500, maxDelay: 20000, // reconnect backoff bounds (ms), full jitter
     fallbackAfter: 3, // failed WebSocket attempts before SSE (and SSE before polling)
     pingInterval: 30000, pongTimeout: 10000,
-    pollInterval: 2000, upgradeInterval: 30000 // polling period; how often to retry WebSocket from a fallback
+    pollInterval: 2000, upgradeInterval: 30000, // polling period; how often to retry WebSocket from a fallback
+    eventTypes: [] // application message types to receive over SSE (update, snapshot, ... always are)
   };
 
   function connect(options) {
@@ -125,11 +126,15 @@
       var opened = false, src = es = new EventSource(sseUrl());
       setStatus("connecting", "sse");
       src.onopen = function () { opened = true; sseFailures = 0; attempt = 0; setStatus("live", "sse"); };
-      src.onmessage = function (ev) {
+      // SSE names each event by its envelope type; EventSource needs a listener per name.
+      var onEvent = function (ev) {
+        if (es !== src) return;
         if (ev.lastEventId) lastEventId = ev.lastEventId;
         var env; try { env = JSON.parse(ev.data); } catch (e) { return; }
         deliver(env);
       };
+      var types = ["message", "update", "snapshot", "reset", "error", "subscribed", "unsubscribed"].concat(o.eventTypes);
+      for (var i = 0; i < types.length; i++) src.addEventListener(types[i], onEvent);
       src.onerror = function () {
         if (es !== src) return;
         src.close(); es = null;

@@ -10,7 +10,8 @@
 
   fetch("/config.json").then(function (r) { return r.json(); }).then(function (config) {
     $("dir").textContent = config.dir || "";
-    var client = Watchcast.connect({ url: config.websocketUrl || null, transports: config.transports });
+    var options = Object.assign({ url: config.websocketUrl || null, transports: config.transports }, config.client || {});
+    var client = Watchcast.connect(options);
     window.watchcastClient = client; // for tests and curious users
 
     client.onStatus(function (status, transport) {

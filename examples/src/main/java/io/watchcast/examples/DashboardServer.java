@@ -1,0 +1,273 @@
+package io.watchcast.examples;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.watchcast.ConnectionManager;
+import io.watchcast.Throttle;
+import io.watchcast.TopicOptions;
+import io.watchcast.collect.FilePipeline;
+import io.watchcast.sse.SseTransport;
+import io.watchcast.websocket.WebSocketTransport;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * The bundled dashboard: a live HUD over a directory. Wires the pieces the way an application
+ * would: one hub, a {@link FilePipeline} with four collectors, the WebSocket transport on its own
+ * port, and the SSE transport mounted into a Jetty server that also serves the page.
+ *
+ * <pre>
+ * java -jar examples/target/watchcast-example.jar [--dir PATH] [--demo] [--port 8080] [--ws-port 8081]
+ * </pre>
+ *
+ * <p>Not thread-safe: start and close it from one thread.
+ */
+public final class DashboardServer implements AutoCloseable {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /**
+   * How to run it.
+   *
+   * @param clientOptions extra options for {@code Watchcast.connect} in the page (tests shorten
+   *     timers with it)
+   */
+  public record Options(
+      Path dir,
+      boolean demo,
+      String host,
+      int httpPort,
+      int wsPort,
+      boolean websocket,
+      boolean sse,
+      Map<String, Object> clientOptions) {
+    public Options {
+      Objects.requireNonNull(dir, "dir");
+      Objects.requireNonNull(host, "host");
+      clientOptions = Map.copyOf(clientOptions);
+    }
+
+    public static Options defaults(Path dir) {
+      return new Options(dir, false, "127.0.0.1", 8080, 8081, true, true, Map.of());
+    }
+  }
+
+  private final Options options;
+  private final ConnectionManager hub;
+  private final FilePipeline pipeline;
+  private final SystemStats stats;
+  private final WebSocketTransport websocket;
+  private final SseTransport sse;
+  private final Server http;
+  private final DemoContent demo;
+
+  private DashboardServer(Options options) throws IOException {
+    this.options = options;
+    this.hub =
+        ConnectionManager.builder()
+            .topic("stats", TopicOptions.of(Throttle.latest(Duration.ofMillis(500))))
+            .build();
+    this.demo = new DemoContent(options.dir());
+    this.pipeline =
+        FilePipeline.builder(hub)
+            .root(options.dir())
+            .collector(new MemoryCollector())
+            .collector(new SkillsCollector())
+            .collector(
+                new LogsCollector(),
+                TopicOptions.of(Throttle.batch(Duration.ofMillis(100), 500)))
+            .build();
+    this.stats = new SystemStats(hub);
+    this.websocket =
+        options.websocket()
+            ? WebSocketTransport.builder(hub)
+                .bindAddress(options.host())
+                .port(options.wsPort())
+                .build()
+            : null;
+    this.sse = SseTransport.builder(hub).staticClasspath("io/watchcast/examples/web/").build();
+    this.http = new Server();
+    ServerConnector connector = new ServerConnector(http);
+    connector.setHost(options.host());
+    connector.setPort(options.httpPort());
+    connector.setIdleTimeout(Duration.ofMinutes(2).toMillis()); // longer than the SSE heartbeat
+    http.addConnector(connector);
+    http.setHandler(new Handler.Sequence(new ConfigHandler(), sse.jettyHandler()));
+  }
+
+  /** Starts everything, or closes what started and throws. */
+  public static DashboardServer start(Options options) throws IOException {
+    DashboardServer server = new DashboardServer(options);
+    try {
+      server.begin();
+      return server;
+    } catch (IOException | RuntimeException e) {
+      server.close();
+      throw e;
+    }
+  }
+
+  private void begin() throws IOException {
+    Files.createDirectories(options.dir());
+    if (options.demo()) {
+      demo.create();
+    }
+    pipeline.start();
+    stats.start();
+    if (websocket != null) {
+      websocket.start();
+    }
+    try {
+      http.start();
+    } catch (Exception e) {
+      throw new IOException("could not start the HTTP server on port " + options.httpPort(), e);
+    }
+    if (options.demo()) {
+      demo.animate();
+    }
+  }
+
+  /** The page's address. */
+  public String url() {
+    return "http://" + hostForUrl() + ":" + httpPort() + "/";
+  }
+
+  public int httpPort() {
+    return ((ServerConnector) http.getConnectors()[0]).getLocalPort();
+  }
+
+  /** The WebSocket port, or -1 when the WebSocket transport is off. */
+  public int wsPort() {
+    return websocket == null ? -1 : websocket.port();
+  }
+
+  public ConnectionManager hub() {
+    return hub;
+  }
+
+  private String hostForUrl() {
+    return options.host().equals("0.0.0.0") ? "localhost" : options.host();
+  }
+
+  @Override
+  public void close() {
+    demo.close();
+    stats.close();
+    pipeline.close();
+    if (websocket != null) {
+      websocket.close();
+    }
+    sse.close();
+    try {
+      http.stop();
+    } catch (Exception ignored) {
+      // stopping anyway
+    }
+    hub.close();
+  }
+
+  /** Serves {@code /config.json} (what the page needs to know) and the transport switches. */
+  private final class ConfigHandler extends Handler.Abstract {
+    @Override
+    public boolean handle(Request request, Response response, Callback callback)
+        throws Exception {
+      String path = Request.getPathInContext(request);
+      if (!options.sse() && path.startsWith("/events")) {
+        Response.writeError(request, response, callback, 503, "SSE is turned off");
+        return true;
+      }
+      if (!"/config.json".equals(path)) {
+        return false;
+      }
+      Map<String, Object> config = new LinkedHashMap<>();
+      config.put("dir", options.dir().toAbsolutePath().toString());
+      // The page learns the WebSocket address from here, for whatever host name it used.
+      String host = Request.getServerName(request);
+      int wsPort = websocket == null ? options.wsPort() : websocket.port();
+      config.put("websocketUrl", "ws://" + bracket(host) + ":" + wsPort + "/ws");
+      List<String> transports = new ArrayList<>(List.of("websocket", "sse", "polling"));
+      config.put("transports", transports);
+      config.put("client", options.clientOptions());
+      response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+      response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
+      Content.Sink.write(response, true, JSON.writeValueAsString(config), callback);
+      return true;
+    }
+
+    private String bracket(String host) {
+      return host.indexOf(':') >= 0 && !host.startsWith("[") ? "[" + host + "]" : host;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  public static void main(String[] args) throws Exception {
+    Path dir = null;
+    boolean demo = false;
+    String host = "127.0.0.1";
+    int port = 8080;
+    int wsPort = 8081;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--dir" -> dir = Path.of(value(args, ++i, "--dir"));
+        case "--demo" -> demo = true;
+        case "--host" -> host = value(args, ++i, "--host");
+        case "--port" -> port = Integer.parseInt(value(args, ++i, "--port"));
+        case "--ws-port" -> wsPort = Integer.parseInt(value(args, ++i, "--ws-port"));
+        case "-h", "--help" -> {
+          System.out.println(
+              "usage: java -jar watchcast-example.jar [--dir PATH] [--demo] [--host 127.0.0.1]"
+                  + " [--port 8080] [--ws-port 8081]\n"
+                  + "  without --dir, a demo directory with sample content is created.");
+          return;
+        }
+        default -> {
+          System.err.println("unknown option " + args[i] + " (try --help)");
+          System.exit(2);
+        }
+      }
+    }
+    boolean sample = dir == null;
+    if (sample) {
+      dir = Files.createTempDirectory("watchcast-demo");
+    }
+    Options options =
+        new Options(dir, demo || sample, host, port, wsPort, true, true, Map.of());
+    DashboardServer server = start(options);
+    System.out.println("Watchcast dashboard: " + server.url());
+    System.out.println("Watching " + dir.toAbsolutePath() + (options.demo() ? " (demo)" : ""));
+    System.out.println("WebSocket on port " + server.wsPort() + "; Ctrl-C to stop.");
+    CountDownLatch stop = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  server.close();
+                  stop.countDown();
+                }));
+    stop.await();
+  }
+
+  private static String value(String[] args, int i, String option) {
+    if (i >= args.length) {
+      System.err.println(option + " needs a value");
+      System.exit(2);
+    }
+    return args[i];
+  }
+
+}
