@@ -76,8 +76,10 @@ final class TopicState {
     Session[] notify;
     lock.lock();
     try {
-      pass = publishLocked(type, data, timestamp);
+      // Read before emitting: emit() prunes a session it closes as a slow consumer, and that
+      // session still needs its signal so that the transport hears of the close.
       notify = subscribers;
+      pass = publishLocked(type, data, timestamp);
     } finally {
       lock.unlock();
     }
@@ -162,6 +164,7 @@ final class TopicState {
     Session[] notify;
     lock.lock();
     try {
+      notify = subscribers; // before emit() may prune a session it closes
       flushScheduled = false;
       long now = hub.clock.nanos();
       if (pendingData != null) {
@@ -173,7 +176,6 @@ final class TopicState {
         pass = emitBatch();
         openWindow(now);
       }
-      notify = subscribers;
     } finally {
       lock.unlock();
     }
