@@ -1,6 +1,8 @@
 package io.watchcast;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -42,6 +44,10 @@ public final class ConnectionManager implements AutoCloseable {
   final Clock clock;
   final Limits limits;
   final ObjectMapper mapper;
+
+  /** Reads client messages: one JSON value per message, nothing after it. */
+  final ObjectReader clientReader;
+
   private final Authorizer authorizer;
   private final TopicOptions defaultTopicOptions;
   private final Map<String, TopicOptions> declared;
@@ -67,6 +73,7 @@ public final class ConnectionManager implements AutoCloseable {
     this.clock = b.clock;
     this.limits = b.limits;
     this.mapper = b.mapper;
+    this.clientReader = b.mapper.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     this.authorizer = b.authorizer;
     this.defaultTopicOptions = b.defaultTopicOptions;
     this.declared = new ConcurrentHashMap<>(b.topics);

@@ -373,9 +373,13 @@ public final class Session {
     }
     JsonNode node;
     try {
-      node = hub.mapper.readTree(text);
+      node = hub.clientReader.readTree(text);
     } catch (JsonProcessingException e) {
       error(ErrorCode.INVALID_JSON, null, "not JSON: " + e.getOriginalMessage());
+      return;
+    }
+    if (node == null || node.isMissingNode()) {
+      error(ErrorCode.INVALID_JSON, null, "not JSON: the message is empty");
       return;
     }
     if (node == null || !node.isObject()) {

@@ -293,21 +293,22 @@ final class TopicState {
       if (explicit) {
         session.offer(control("subscribed", "{\"epoch\":\"" + epoch + "\",\"id\":" + lastId + "}"));
       }
-      if (already) {
-        return;
-      }
-      if (since >= 0) {
-        resumeLocked(session, since, clientEpoch);
-      } else {
-        EncodedMessage snap = snapshotLocked();
-        if (snap != null) {
-          session.offer(snap);
+      // Already subscribed (by name or through '*'): the reply above is all; no early return, the
+      // reply still needs the signal below.
+      if (!already) {
+        if (since >= 0) {
+          resumeLocked(session, since, clientEpoch);
+        } else {
+          EncodedMessage snap = snapshotLocked();
+          if (snap != null) {
+            session.offer(snap);
+          }
         }
+        Session[] current = subscribers;
+        Session[] next = Arrays.copyOf(current, current.length + 1);
+        next[current.length] = session;
+        subscribers = next;
       }
-      Session[] current = subscribers;
-      Session[] next = Arrays.copyOf(current, current.length + 1);
-      next[current.length] = session;
-      subscribers = next;
     } finally {
       lock.unlock();
     }
