@@ -213,6 +213,9 @@ public final class ConnectionManager implements AutoCloseable {
     }
     TopicState state = createTopic(topic, false);
     if (!state.options.equals(options)) {
+      if (previous == null) {
+        declared.remove(topic, options); // forget the declaration that did not take effect
+      }
       throw new IllegalStateException("topic '" + topic + "' already exists with " + state.options);
     }
   }

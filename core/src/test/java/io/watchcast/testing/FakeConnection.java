@@ -26,7 +26,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * #drainOn(Executor)} moves the draining to another thread, like a transport's writer thread;
  * {@link #stall()} makes it stop reading, like a client whose socket is full. Received messages go
  * to a recorder queue: {@link #next()} waits up to a deadline, {@link #assertExhausted()} checks
- * nothing else arrived. Failure switches: {@link #failMessagesAvailable(boolean)}. Thread-safe.
+ * nothing else arrived. Failure switches: {@link #failMessagesAvailable(boolean)}, {@link
+ * #failClose(boolean)}. Thread-safe.
  *
  * <p>Draining is serialized on this object, so messages reach the recorder in queue order even when
  * several threads drain at once (a real transport has one writer per connection).
@@ -50,6 +51,7 @@ public final class FakeConnection implements Connection {
   private final AtomicInteger wakeups = new AtomicInteger();
   private volatile boolean stalled;
   private volatile boolean failMessagesAvailable;
+  private volatile boolean failClose;
   private volatile Object principal;
   private volatile Session session;
   private volatile Executor drainer;
@@ -91,6 +93,12 @@ public final class FakeConnection implements Connection {
   /** When on, {@link #messagesAvailable()} throws, like a broken transport. */
   public FakeConnection failMessagesAvailable(boolean on) {
     this.failMessagesAvailable = on;
+    return this;
+  }
+
+  /** When on, {@link #close(CloseReason)} records the call, then throws. */
+  public FakeConnection failClose(boolean on) {
+    this.failClose = on;
     return this;
   }
 
@@ -162,6 +170,9 @@ public final class FakeConnection implements Connection {
     closeCalls.incrementAndGet();
     if (closed.compareAndSet(null, reason)) {
       closedLatch.countDown();
+    }
+    if (failClose) {
+      throw new IllegalStateException("failure switch: close() of " + id);
     }
   }
 
