@@ -50,7 +50,16 @@ final class TopicState {
     this.options = options;
     this.epoch = newEpoch();
     this.windowNanos = options.throttle().window().toNanos();
-    this.history = new History(options.historySize(), options.historyAge().toNanos());
+    this.history = new History(options.historySize(), saturatedNanos(options.historyAge()));
+  }
+
+  /** A duration in nanoseconds; one too long for a long (about 292 years) means forever. */
+  private static long saturatedNanos(java.time.Duration d) {
+    try {
+      return d.toNanos();
+    } catch (ArithmeticException e) {
+      return Long.MAX_VALUE;
+    }
   }
 
   static String newEpoch() {
