@@ -265,4 +265,120 @@ final class ConcurrencyStressTest {
     assertThat(index).isEqualTo(got.size());
     assertThat(runs).isPositive();
   }
+
+  /** Two publishers per throttled topic, the hub's own scheduler, drains on other threads. */
+  private List<Future<?>> startTwoPublishers(String topic, int perPublisher, CountDownLatch start) {
+    ExecutorService publishers = pool(2);
+    List<Future<?>> futures = new ArrayList<>();
+    for (int p = 0; p < 2; p++) {
+      int publisher = p;
+      futures.add(
+          publishers.submit(
+              (Callable<Void>)
+                  () -> {
+                    start.await();
+                    for (int n = 0; n < perPublisher; n++) {
+                      hub.publish(topic, RawJson.of("{\"p\":" + publisher + ",\"n\":" + n + "}"));
+                    }
+                    return null;
+                  }));
+    }
+    return futures;
+  }
+
+  @Test
+  void latestTopic_underTwoPublishers_neverDeliversAnOlderValue_andEndsOnTheNewest()
+      throws Exception {
+    hub =
+        ConnectionManager.builder()
+            .limits(Limits.builder().maxQueuedBytes(256L * 1024 * 1024).build())
+            .topic("s", TopicOptions.of(Throttle.latest(Duration.ofMillis(1))))
+            .build();
+    ExecutorService drainers = pool(2);
+    List<FakeConnection> subscribers = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      FakeConnection c = new FakeConnection().drainOn(drainers);
+      c.attach(hub.register(c));
+      c.send(subscribe("s"));
+      subscribers.add(c);
+    }
+    CountDownLatch start = new CountDownLatch(1);
+    List<Future<?>> publishers = startTwoPublishers("s", 20_000, start);
+
+    start.countDown();
+    awaitAll(publishers);
+
+    // The last publish of all: whatever the interleaving, it must reach everyone, last.
+    hub.publish("s", RawJson.of("{\"p\":2,\"n\":0}"));
+
+    for (FakeConnection c : subscribers) {
+      assertThat(c.next(DEADLINE).type()).isEqualTo("subscribed");
+      int[] lastOf = {-1, -1, -1};
+      long lastId = 0;
+      int deliveries = 0;
+      while (lastOf[2] < 0) {
+        Envelope e = c.next(DEADLINE);
+        assertThat(e.id()).as("ids only grow").isGreaterThan(lastId);
+        lastId = e.id();
+        int p = e.data().path("p").asInt();
+        int n = e.data().path("n").asInt();
+        assertThat(n).as("publisher %d's values only move forward", p).isGreaterThan(lastOf[p]);
+        lastOf[p] = n;
+        deliveries++;
+      }
+      assertThat(lastId).isEqualTo(hub.topic("s").orElseThrow().id());
+      assertThat(deliveries).isLessThan(40_000); // conflation happened
+    }
+    assertAllExhausted(subscribers);
+  }
+
+  private static void assertAllExhausted(List<FakeConnection> subscribers) {
+    for (FakeConnection c : subscribers) {
+      c.assertExhausted();
+    }
+  }
+
+  @Test
+  void batchTopic_underTwoPublishers_deliversEveryItemOnce_inEachPublishersOrder()
+      throws Exception {
+    int perPublisher = 20_000;
+    hub =
+        ConnectionManager.builder()
+            .limits(Limits.builder().maxQueuedBytes(256L * 1024 * 1024).build())
+            .topic("logs", TopicOptions.of(Throttle.batch(Duration.ofMillis(1), 50)))
+            .build();
+    ExecutorService drainers = pool(2);
+    List<FakeConnection> subscribers = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      FakeConnection c = new FakeConnection().drainOn(drainers);
+      c.attach(hub.register(c));
+      c.send(subscribe("logs"));
+      subscribers.add(c);
+    }
+    CountDownLatch start = new CountDownLatch(1);
+    List<Future<?>> publishers = startTwoPublishers("logs", perPublisher, start);
+
+    start.countDown();
+    awaitAll(publishers);
+
+    for (FakeConnection c : subscribers) {
+      assertThat(c.next(DEADLINE).type()).isEqualTo("subscribed");
+      int[] nextOf = new int[2];
+      long id = 0;
+      int items = 0;
+      while (items < 2 * perPublisher) {
+        Envelope e = c.next(DEADLINE);
+        assertThat(e.id()).isEqualTo(++id);
+        assertThat(e.data().size()).isBetween(1, 50);
+        for (com.fasterxml.jackson.databind.JsonNode item : e.data()) {
+          int p = item.path("p").asInt();
+          assertThat(item.path("n").asInt()).as("publisher %d's order", p).isEqualTo(nextOf[p]);
+          nextOf[p]++;
+          items++;
+        }
+      }
+      c.assertExhausted();
+    }
+    assertThat(hub.stats().published()).isEqualTo(2L * perPublisher);
+  }
 }
