@@ -539,7 +539,9 @@ public final class Session {
     synchronized (rateLock) {
       long now = hub.clock.nanos();
       tokens =
-          Math.min(limits.burst(), tokens + (now - lastRefill) * limits.messagesPerSecond() / 1e9);
+          Math.min(
+              limits.burst(),
+              tokens + (now - lastRefill) * (double) limits.messagesPerSecond() / 1e9);
       lastRefill = now;
       if (tokens >= 1) {
         tokens -= 1;

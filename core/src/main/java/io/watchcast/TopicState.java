@@ -1,6 +1,7 @@
 package io.watchcast;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -54,7 +55,7 @@ final class TopicState {
   }
 
   /** A duration in nanoseconds; one too long for a long (about 292 years) means forever. */
-  private static long saturatedNanos(java.time.Duration d) {
+  private static long saturatedNanos(Duration d) {
     try {
       return d.toNanos();
     } catch (ArithmeticException e) {

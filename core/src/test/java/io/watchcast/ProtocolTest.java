@@ -516,4 +516,19 @@ final class ProtocolTest {
     c.send(ping());
     assertThat(c.next().type()).isEqualTo("pong");
   }
+
+  @Test
+  void rateLimitAtItsMaximum_neverLimits_evenAfterAnIdlePause() {
+    // rate(Integer.MAX_VALUE, ...) is how a server turns the limit off.
+    hub(Limits.builder().rate(Integer.MAX_VALUE, 10).build());
+    FakeConnection c = FakeConnection.connect(hub);
+    c.send(ping());
+    assertThat(c.next().type()).isEqualTo("pong");
+
+    for (int seconds : new int[] {5, 60, 3_600}) {
+      time.advance(Duration.ofSeconds(seconds));
+      c.send(ping());
+      assertThat(c.next().type()).as("after %d s idle", seconds).isEqualTo("pong");
+    }
+  }
 }
