@@ -296,4 +296,26 @@ final class SlowConsumerTest {
     assertThat(stalled.awaitClose().code()).isEqualTo(CloseReason.SLOW_CONSUMER);
     assertThat(hub.stats().slowConsumersClosed()).isEqualTo(1);
   }
+
+  @Test
+  void stalledConnectionOnBatchTopic_isClosedAsSlowConsumer_batchesAreNotConflated() {
+    hub =
+        ConnectionManager.builder()
+            .clock(time)
+            .scheduler(time)
+            .limits(Limits.builder().maxQueuedBytes(LIMIT).build())
+            .topic("logs", TopicOptions.of(Throttle.batch(WINDOW, 10)))
+            .build();
+    FakeConnection reader = subscriber("logs");
+    FakeConnection stalled = stalledSubscriber("logs");
+
+    for (int i = 0; i < 200 && !stalled.session().isClosed(); i++) {
+      hub.publish("logs", i);
+      time.advance(WINDOW);
+    }
+
+    assertThat(stalled.awaitClose().code()).isEqualTo(CloseReason.SLOW_CONSUMER);
+    assertThat(reader.session().isClosed()).isFalse();
+    assertThat(hub.stats().conflated()).isZero();
+  }
 }
