@@ -408,7 +408,7 @@ final class ConnectionManagerTest {
             ConnectionManager.builder()
                 .topic("t", TopicOptions.of(Throttle.latest(Duration.ofMillis(10))))
                 .build());
-    assertThat(throttleThreads()).isEqualTo(before);
+    assertThat(before).containsAll(throttleThreads()); // nothing new (old ones may be ending)
 
     hub.publish("t", 1); // first after quiet: out at once, no scheduler yet
     hub.publish("t", 2); // pending: needs the end of the window
