@@ -1,6 +1,8 @@
 package io.watchcast;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -42,6 +44,10 @@ public final class ConnectionManager implements AutoCloseable {
   final Clock clock;
   final Limits limits;
   final ObjectMapper mapper;
+
+  /** Reads client messages: one JSON value per message, nothing after it. */
+  final ObjectReader clientReader;
+
   private final Authorizer authorizer;
   private final TopicOptions defaultTopicOptions;
   private final Map<String, TopicOptions> declared;
@@ -52,6 +58,9 @@ public final class ConnectionManager implements AutoCloseable {
   private final ConcurrentHashMap<String, TopicState> topics = new ConcurrentHashMap<>();
   private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
   private final Set<Session> wildcard = ConcurrentHashMap.newKeySet();
+  // Orders topic creation against (un)subscribing '*', so that a topic created while a session
+  // joins or leaves '*' is seen by exactly one of the two sides. Taken only on those rare paths.
+  private final Object topicCreation = new Object();
   private volatile boolean closed;
 
   final LongAdder published = new LongAdder();
@@ -67,6 +76,7 @@ public final class ConnectionManager implements AutoCloseable {
     this.clock = b.clock;
     this.limits = b.limits;
     this.mapper = b.mapper;
+    this.clientReader = b.mapper.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     this.authorizer = b.authorizer;
     this.defaultTopicOptions = b.defaultTopicOptions;
     this.declared = new ConcurrentHashMap<>(b.topics);
@@ -201,8 +211,11 @@ public final class ConnectionManager implements AutoCloseable {
     if (previous != null && !previous.equals(options)) {
       throw new IllegalStateException("topic '" + topic + "' is already declared with " + previous);
     }
-    TopicState state = topics.computeIfAbsent(topic, this::newTopic);
+    TopicState state = createTopic(topic, false);
     if (!state.options.equals(options)) {
+      if (previous == null) {
+        declared.remove(topic, options); // forget the declaration that did not take effect
+      }
       throw new IllegalStateException("topic '" + topic + "' already exists with " + state.options);
     }
   }
@@ -213,18 +226,26 @@ public final class ConnectionManager implements AutoCloseable {
     if (state != null || !create) {
       return state;
     }
-    if (topics.size() >= limits.maxTopics()) {
-      return null;
-    }
-    return topics.computeIfAbsent(topic, this::newTopic);
+    return createTopic(topic, true);
   }
 
-  private TopicState newTopic(String name) {
-    TopicState state = new TopicState(this, name, declared.getOrDefault(name, defaultTopicOptions));
-    for (Session s : wildcard) {
-      state.joinAtCreation(s);
+  /** Creates the topic unless it exists; null past the topic limit when {@code limited}. */
+  private TopicState createTopic(String name, boolean limited) {
+    synchronized (topicCreation) {
+      TopicState state = topics.get(name);
+      if (state != null) {
+        return state;
+      }
+      if (limited && topics.size() >= limits.maxTopics()) {
+        return null;
+      }
+      state = new TopicState(this, name, declared.getOrDefault(name, defaultTopicOptions));
+      for (Session s : wildcard) {
+        state.joinAtCreation(s);
+      }
+      topics.put(name, state);
+      return state;
     }
-    return state;
   }
 
   void subscribeWildcard(Session session) {
@@ -234,16 +255,24 @@ public final class ConnectionManager implements AutoCloseable {
       return;
     }
     // Joined after the reply, so that nothing of a topic can reach the client before it.
-    wildcard.add(session);
-    for (TopicState t : topics.values()) {
+    List<TopicState> existing;
+    synchronized (topicCreation) {
+      wildcard.add(session);
+      existing = new ArrayList<>(topics.values());
+    }
+    for (TopicState t : existing) {
       t.subscribe(session, false, -1, null);
     }
   }
 
   void unsubscribeWildcard(Session session) {
-    wildcard.remove(session);
+    List<TopicState> existing;
+    synchronized (topicCreation) {
+      wildcard.remove(session);
+      existing = new ArrayList<>(topics.values());
+    }
     session.setWildcard(false);
-    for (TopicState t : topics.values()) {
+    for (TopicState t : existing) {
       t.unsubscribe(session, false);
     }
     session.replyControl("unsubscribed", Topics.WILDCARD, "{}");

@@ -373,9 +373,13 @@ public final class Session {
     }
     JsonNode node;
     try {
-      node = hub.mapper.readTree(text);
+      node = hub.clientReader.readTree(text);
     } catch (JsonProcessingException e) {
       error(ErrorCode.INVALID_JSON, null, "not JSON: " + e.getOriginalMessage());
+      return;
+    }
+    if (node == null || node.isMissingNode()) {
+      error(ErrorCode.INVALID_JSON, null, "not JSON: the message is empty");
       return;
     }
     if (node == null || !node.isObject()) {
@@ -535,7 +539,9 @@ public final class Session {
     synchronized (rateLock) {
       long now = hub.clock.nanos();
       tokens =
-          Math.min(limits.burst(), tokens + (now - lastRefill) * limits.messagesPerSecond() / 1e9);
+          Math.min(
+              limits.burst(),
+              tokens + (now - lastRefill) * (double) limits.messagesPerSecond() / 1e9);
       lastRefill = now;
       if (tokens >= 1) {
         tokens -= 1;

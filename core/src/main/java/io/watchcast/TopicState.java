@@ -1,6 +1,7 @@
 package io.watchcast;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -50,7 +51,16 @@ final class TopicState {
     this.options = options;
     this.epoch = newEpoch();
     this.windowNanos = options.throttle().window().toNanos();
-    this.history = new History(options.historySize(), options.historyAge().toNanos());
+    this.history = new History(options.historySize(), saturatedNanos(options.historyAge()));
+  }
+
+  /** A duration in nanoseconds; one too long for a long (about 292 years) means forever. */
+  private static long saturatedNanos(Duration d) {
+    try {
+      return d.toNanos();
+    } catch (ArithmeticException e) {
+      return Long.MAX_VALUE;
+    }
   }
 
   static String newEpoch() {
@@ -76,8 +86,10 @@ final class TopicState {
     Session[] notify;
     lock.lock();
     try {
-      pass = publishLocked(type, data, timestamp);
+      // Read before emitting: emit() prunes a session it closes as a slow consumer, and that
+      // session still needs its signal so that the transport hears of the close.
       notify = subscribers;
+      pass = publishLocked(type, data, timestamp);
     } finally {
       lock.unlock();
     }
@@ -162,6 +174,7 @@ final class TopicState {
     Session[] notify;
     lock.lock();
     try {
+      notify = subscribers; // before emit() may prune a session it closes
       flushScheduled = false;
       long now = hub.clock.nanos();
       if (pendingData != null) {
@@ -173,7 +186,6 @@ final class TopicState {
         pass = emitBatch();
         openWindow(now);
       }
-      notify = subscribers;
     } finally {
       lock.unlock();
     }
@@ -291,21 +303,22 @@ final class TopicState {
       if (explicit) {
         session.offer(control("subscribed", "{\"epoch\":\"" + epoch + "\",\"id\":" + lastId + "}"));
       }
-      if (already) {
-        return;
-      }
-      if (since >= 0) {
-        resumeLocked(session, since, clientEpoch);
-      } else {
-        EncodedMessage snap = snapshotLocked();
-        if (snap != null) {
-          session.offer(snap);
+      // Already subscribed (by name or through '*'): the reply above is all; no early return, the
+      // reply still needs the signal below.
+      if (!already) {
+        if (since >= 0) {
+          resumeLocked(session, since, clientEpoch);
+        } else {
+          EncodedMessage snap = snapshotLocked();
+          if (snap != null) {
+            session.offer(snap);
+          }
         }
+        Session[] current = subscribers;
+        Session[] next = Arrays.copyOf(current, current.length + 1);
+        next[current.length] = session;
+        subscribers = next;
       }
-      Session[] current = subscribers;
-      Session[] next = Arrays.copyOf(current, current.length + 1);
-      next[current.length] = session;
-      subscribers = next;
     } finally {
       lock.unlock();
     }
