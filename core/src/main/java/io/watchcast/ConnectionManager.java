@@ -76,7 +76,9 @@ public final class ConnectionManager implements AutoCloseable {
     this.clock = b.clock;
     this.limits = b.limits;
     this.mapper = b.mapper;
-    this.clientReader = b.mapper.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    // Our own reader, not the application's mapper: its settings must not change the protocol.
+    this.clientReader =
+        new ObjectMapper().reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     this.authorizer = b.authorizer;
     this.defaultTopicOptions = b.defaultTopicOptions;
     this.declared = new ConcurrentHashMap<>(b.topics);
@@ -323,7 +325,8 @@ public final class ConnectionManager implements AutoCloseable {
   // ---------------------------------------------------------------------------------------------
   // Scheduling, stats, lifecycle
 
-  void schedule(Runnable task, long delayNanos) {
+  /** Schedules a throttle flush; returns false (and logs) if the scheduler refused it. */
+  boolean schedule(Runnable task, long delayNanos) {
     Scheduler s = scheduler;
     if (s == null) {
       synchronized (this) {
@@ -344,10 +347,12 @@ public final class ConnectionManager implements AutoCloseable {
         };
     try {
       s.schedule(guarded, delayNanos);
+      return true;
     } catch (RuntimeException e) {
       if (!closed) {
-        log.error("Could not schedule a throttle flush", e);
+        log.error("Could not schedule a throttle flush; retrying on the next publish", e);
       }
+      return false;
     }
   }
 

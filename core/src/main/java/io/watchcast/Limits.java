@@ -15,8 +15,8 @@ package io.watchcast;
  *       <td>{@code latest} topics replace their undelivered value; otherwise the connection is
  *       closed as a slow consumer</td></tr>
  *   <tr><td>{@code messagesPerSecond} / {@code burst}: client messages</td><td>50 / 100</td>
- *       <td>{@code error} {@code rate_limited}; another {@code burst} messages over the limit
- *       close the connection</td></tr>
+ *       <td>{@code error} {@code rate_limited}; after {@code burst} such errors with no accepted
+ *       message between them, the next message over the limit closes the connection</td></tr>
  *   <tr><td>{@code maxTopics} in the hub</td><td>10,000</td>
  *       <td>subscribing to a new topic fails with {@code too_many_topics}; publishing a new topic
  *       fails (returns false)</td></tr>

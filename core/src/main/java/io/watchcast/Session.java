@@ -55,10 +55,13 @@ public final class Session {
   private final Connection connection;
   private final Limits limits;
 
-  // The outbound queue; guarded by this. Elements are EncodedMessage or Slot.
+  // The outbound queue; guarded by this. Elements are EncodedMessage, Slot or Replay.
   private final ArrayDeque<Object> queue = new ArrayDeque<>();
   private Map<String, Slot> slots;
   private long queuedBytes;
+  // Bytes of replayed history in the queue: shared with the history and bounded by it, so they
+  // do not count against maxQueuedBytes (else a slow consumer could never resume).
+  private long replayBytes;
   private volatile boolean closed;
   private CloseReason closeReason;
 
@@ -131,13 +134,18 @@ public final class Session {
     synchronized (this) {
       while (!queue.isEmpty()) {
         Object head = queue.peekFirst();
-        EncodedMessage m = head instanceof Slot ? ((Slot) head).message : (EncodedMessage) head;
+        EncodedMessage m =
+            head instanceof Slot
+                ? ((Slot) head).message
+                : head instanceof Replay ? ((Replay) head).message : (EncodedMessage) head;
         if (count > 0 && bytes + m.size() > maxBytes) {
           break;
         }
         queue.pollFirst();
         if (head instanceof Slot) {
           slots.remove(m.topic(), head);
+        } else if (head instanceof Replay) {
+          replayBytes -= m.size();
         }
         out.add(m);
         count++;
@@ -173,7 +181,8 @@ public final class Session {
         // A later conflatable message must queue behind this one, not replace an earlier one.
         slots.remove(m.topic());
       }
-      if (!queue.isEmpty() && queuedBytes + m.size() > limits.maxQueuedBytes()) {
+      long liveBytes = queuedBytes - replayBytes;
+      if (liveBytes > 0 && liveBytes + m.size() > limits.maxQueuedBytes()) {
         hub.slowConsumersClosed.increment();
         log.info(
             "Closing slow consumer {} ({}): {} bytes queued, limit {}",
@@ -207,6 +216,36 @@ public final class Session {
     }
   }
 
+  /**
+   * Enqueues a message replayed from history for a resume. It is not held to {@link
+   * Limits#maxQueuedBytes()}: it is the history's own message (shared, not copied), and the
+   * history's count and age bound it. Live messages that follow have the whole limit, so a client
+   * closed as a slow consumer can come back and catch up. A {@code latest} topic's replay still
+   * conflates to one message.
+   */
+  int offerReplay(EncodedMessage m) {
+    if (m.conflatable()) {
+      return offer(m);
+    }
+    synchronized (this) {
+      if (closed) {
+        return CLOSED;
+      }
+      if (slots != null && !slots.isEmpty()) {
+        slots.remove(m.topic());
+      }
+      boolean wasEmpty = queue.isEmpty();
+      queue.addLast(new Replay(m));
+      queuedBytes += m.size();
+      replayBytes += m.size();
+      if (wasEmpty) {
+        SIGNALS.getAndBitwiseOr(this, WAKE);
+        return NEEDS_SIGNAL;
+      }
+      return 0;
+    }
+  }
+
   /** Must be called with this session's monitor held. */
   private void closeLocked(CloseReason reason) {
     closed = true;
@@ -215,6 +254,7 @@ public final class Session {
     queue.clear();
     slots = null;
     queuedBytes = 0;
+    replayBytes = 0;
     SIGNALS.getAndBitwiseOr(this, CLOSE);
   }
 
@@ -257,6 +297,7 @@ public final class Session {
         queue.clear();
         slots = null;
         queuedBytes = 0;
+        replayBytes = 0;
       }
     }
     detach();
@@ -631,6 +672,15 @@ public final class Session {
   @Override
   public String toString() {
     return "Session(" + connection.id() + ")";
+  }
+
+  /** A message replayed from history, exempt from the byte limit (see {@link #offerReplay}). */
+  private static final class Replay {
+    final EncodedMessage message;
+
+    Replay(EncodedMessage message) {
+      this.message = message;
+    }
   }
 
   /** A {@code latest} topic's place in the queue, whose message a newer one replaces. */

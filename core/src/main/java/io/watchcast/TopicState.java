@@ -39,6 +39,7 @@ final class TopicState {
   private boolean windowOpen;
   private long windowEnd;
   private boolean flushScheduled;
+  private long scheduleDelay = -1;
   private String pendingType;
   private byte[] pendingData;
   private long pendingTimestamp;
@@ -82,6 +83,7 @@ final class TopicState {
 
   /** Publishes already-serialized data through the topic's throttle. */
   void publish(String type, byte[] data, long timestamp) {
+    long delay = -1;
     boolean pass;
     Session[] notify;
     lock.lock();
@@ -90,9 +92,11 @@ final class TopicState {
       // session still needs its signal so that the transport hears of the close.
       notify = subscribers;
       pass = publishLocked(type, data, timestamp);
+      delay = takeScheduleRequest();
     } finally {
       lock.unlock();
     }
+    runScheduling(delay);
     if (pass) {
       afterFanout(notify);
     }
@@ -159,13 +163,33 @@ final class TopicState {
     windowEnd = now + windowNanos;
   }
 
+  /** Asks for a flush at the window's end; {@link #runScheduling} makes the call, unlocked. */
   private void scheduleFlush(long now) {
     if (flushScheduled) {
       return;
     }
     flushScheduled = true;
-    long delay = windowOpen ? Math.max(0, windowEnd - now) : 0;
-    hub.schedule(this::flush, delay);
+    scheduleDelay = windowOpen ? Math.max(0, windowEnd - now) : 0;
+  }
+
+  /** Takes the flush request made under the lock, or -1. Call with the lock held. */
+  private long takeScheduleRequest() {
+    long delay = scheduleDelay;
+    scheduleDelay = -1;
+    return delay;
+  }
+
+  /** Hands a flush to the scheduler (user code, so never under our lock). */
+  private void runScheduling(long delay) {
+    if (delay < 0 || hub.schedule(this::flush, delay)) {
+      return;
+    }
+    lock.lock();
+    try {
+      flushScheduled = false; // the next publish asks again
+    } finally {
+      lock.unlock();
+    }
   }
 
   /** The end of a throttle window: emit what waits. Runs on the scheduler. */
@@ -342,7 +366,7 @@ final class TopicState {
       for (int i = 0; i < history.size(); i++) {
         EncodedMessage m = history.get(i);
         if (m.id() > since) {
-          session.offer(m);
+          session.offerReplay(m);
         }
       }
       return;
