@@ -58,6 +58,8 @@ public final class ConnectionManager implements AutoCloseable {
   private final ConcurrentHashMap<String, TopicState> topics = new ConcurrentHashMap<>();
   private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
   private final Set<Session> wildcard = ConcurrentHashMap.newKeySet();
+  final java.util.concurrent.atomic.AtomicInteger placeholders =
+      new java.util.concurrent.atomic.AtomicInteger();
   // Orders topic creation against (un)subscribing '*', so that a topic created while a session
   // joins or leaves '*' is seen by exactly one of the two sides. Taken only on those rare paths.
   private final Object topicCreation = new Object();
@@ -85,7 +87,7 @@ public final class ConnectionManager implements AutoCloseable {
     this.givenScheduler = b.scheduler;
     this.scheduler = b.scheduler;
     for (Map.Entry<String, TopicOptions> e : b.topics.entrySet()) {
-      topics.put(e.getKey(), new TopicState(this, e.getKey(), e.getValue()));
+      topics.put(e.getKey(), new TopicState(this, e.getKey(), e.getValue(), false));
     }
   }
 
@@ -162,14 +164,20 @@ public final class ConnectionManager implements AutoCloseable {
       log.warn("Publish on '{}' failed: the data could not be serialized", topic, e);
       return false;
     }
-    TopicState state = topicState(topic, true);
-    if (state == null) {
-      publishFailures.increment();
-      log.warn("Publish on '{}' refused: the hub already has {} topics", topic, limits.maxTopics());
-      return false;
-    }
     try {
-      state.publish(type, bytes, clock.millis());
+      while (true) {
+        TopicState state = topicState(topic, true, false);
+        if (state == null) {
+          publishFailures.increment();
+          log.warn(
+              "Publish on '{}' refused: the hub already has {} topics", topic, limits.maxTopics());
+          return false;
+        }
+        if (state.publish(type, bytes, clock.millis())) {
+          break;
+        }
+        forget(state); // retired by its last subscriber as we looked it up; look again
+      }
     } catch (RuntimeException e) {
       publishFailures.increment();
       log.error("Publish on '{}' failed", topic, e);
@@ -213,7 +221,11 @@ public final class ConnectionManager implements AutoCloseable {
     if (previous != null && !previous.equals(options)) {
       throw new IllegalStateException("topic '" + topic + "' is already declared with " + previous);
     }
-    TopicState state = createTopic(topic, false);
+    TopicState state = createTopic(topic, false, false);
+    while (!state.options.equals(options) && !state.redeclare(options) && state.isRemoved()) {
+      forget(state);
+      state = createTopic(topic, false, false);
+    }
     if (!state.options.equals(options)) {
       if (previous == null) {
         declared.remove(topic, options); // forget the declaration that did not take effect
@@ -222,26 +234,48 @@ public final class ConnectionManager implements AutoCloseable {
     }
   }
 
-  /** The topic's state; creates it when {@code create}, or returns null past the topic limit. */
-  TopicState topicState(String topic, boolean create) {
+  /**
+   * The topic's state; creates it when {@code create}, or returns null past the topic limit. A
+   * topic created {@code byClient} (a subscribe) is a placeholder until it is published or
+   * declared: placeholders have their own budget of {@link Limits#maxTopics()}, so clients can
+   * never use up the topics of the application, and one is retired when no connection holds it. The
+   * state returned may be retired concurrently; its methods then return false to retry.
+   */
+  TopicState topicState(String topic, boolean create, boolean byClient) {
     TopicState state = topics.get(topic);
     if (state != null || !create) {
       return state;
     }
-    return createTopic(topic, true);
+    return createTopic(topic, true, byClient);
   }
 
-  /** Creates the topic unless it exists; null past the topic limit when {@code limited}. */
-  private TopicState createTopic(String name, boolean limited) {
+  /** Forgets a retired topic state, if it is still the one mapped. */
+  void forget(TopicState state) {
+    synchronized (topicCreation) {
+      topics.remove(state.name, state);
+    }
+  }
+
+  /** Creates the topic unless it exists; null past its budget when {@code limited}. */
+  private TopicState createTopic(String name, boolean limited, boolean byClient) {
     synchronized (topicCreation) {
       TopicState state = topics.get(name);
-      if (state != null) {
+      if (state != null && !state.isRemoved()) {
         return state;
       }
-      if (limited && topics.size() >= limits.maxTopics()) {
-        return null;
+      boolean placeholder = byClient && !declared.containsKey(name);
+      if (limited) {
+        int held = placeholders.get();
+        int used = placeholder ? held : topics.size() - held;
+        if (used >= limits.maxTopics()) {
+          return null;
+        }
       }
-      state = new TopicState(this, name, declared.getOrDefault(name, defaultTopicOptions));
+      if (placeholder) {
+        placeholders.incrementAndGet();
+      }
+      state =
+          new TopicState(this, name, declared.getOrDefault(name, defaultTopicOptions), placeholder);
       for (Session s : wildcard) {
         state.joinAtCreation(s);
       }

@@ -17,9 +17,11 @@ package io.watchcast;
  *   <tr><td>{@code messagesPerSecond} / {@code burst}: client messages</td><td>50 / 100</td>
  *       <td>{@code error} {@code rate_limited}; after {@code burst} such errors with no accepted
  *       message between them, the next message over the limit closes the connection</td></tr>
- *   <tr><td>{@code maxTopics} in the hub</td><td>10,000</td>
- *       <td>subscribing to a new topic fails with {@code too_many_topics}; publishing a new topic
- *       fails (returns false)</td></tr>
+ *   <tr><td>{@code maxTopics}: topics the application creates (publish, declare); and,
+ *       separately, topics that exist only because clients subscribed to them</td><td>10,000
+ *       each</td><td>a publish to a new topic returns false; a subscribe to a new topic fails with
+ *       {@code too_many_topics}. A client-made topic disappears when no connection holds it by
+ *       name, so clients can neither exhaust the application's topics nor keep memory</td></tr>
  * </table>
  */
 public record Limits(

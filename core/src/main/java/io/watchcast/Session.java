@@ -517,22 +517,30 @@ public final class Session {
       hub.subscribeWildcard(this);
       return;
     }
-    TopicState state = hub.topicState(topic, true);
-    if (state == null) {
-      error(
-          ErrorCode.TOO_MANY_TOPICS,
-          topic,
-          "the server already has " + limits.maxTopics() + " topics");
-      return;
-    }
-    if (!isSubscribedExplicitly(state) && subscriptionCount() >= limits.maxSubscriptions()) {
+    // Checked before the topic is created, so that a refused subscribe leaves nothing behind.
+    TopicState existing = hub.topicState(topic, false, true);
+    if ((existing == null || !isSubscribedExplicitly(existing))
+        && subscriptionCount() >= limits.maxSubscriptions()) {
       error(
           ErrorCode.TOO_MANY_SUBSCRIPTIONS,
           topic,
           "at most " + limits.maxSubscriptions() + " subscriptions per connection");
       return;
     }
-    state.subscribe(this, true, since, epoch);
+    while (true) {
+      TopicState state = hub.topicState(topic, true, true);
+      if (state == null) {
+        error(
+            ErrorCode.TOO_MANY_TOPICS,
+            topic,
+            "the server already has " + limits.maxTopics() + " topics");
+        return;
+      }
+      if (state.subscribe(this, true, since, epoch)) {
+        return;
+      }
+      hub.forget(state); // retired as we looked it up; look again
+    }
   }
 
   private void onUnsubscribe(JsonNode node) {
@@ -554,7 +562,7 @@ public final class Session {
       error(ErrorCode.INVALID_TOPIC, null, problem);
       return;
     }
-    TopicState state = hub.topicState(topic, false);
+    TopicState state = hub.topicState(topic, false, false);
     if (state == null) {
       reply(control("unsubscribed", topic, "{}"));
       return;

@@ -22,15 +22,20 @@ final class TopicState {
   private static final byte[] OPEN = {'['};
 
   final String name;
-  final TopicOptions options;
+  volatile TopicOptions options; // replaced only while a placeholder (see redeclare)
   final String epoch;
   private final ConnectionManager hub;
-  private final long windowNanos;
+  private long windowNanos;
 
   private final ReentrantLock lock = new ReentrantLock();
   private volatile Session[] subscribers = NO_SESSIONS;
   private volatile long lastId;
-  private final History history;
+  private History history;
+
+  // Created by a client's subscribe, not declared, never published: retired when no connection
+  // holds it by name. Guarded by lock; removed is read without it to retry fast.
+  private boolean placeholder;
+  private volatile boolean removed;
   private EncodedMessage latest;
   private byte[] latestData;
   private EncodedMessage snapshot;
@@ -46,10 +51,11 @@ final class TopicState {
   private final List<byte[]> batch = new ArrayList<>();
   private int batchBytes;
 
-  TopicState(ConnectionManager hub, String name, TopicOptions options) {
+  TopicState(ConnectionManager hub, String name, TopicOptions options, boolean placeholder) {
     this.hub = hub;
     this.name = name;
     this.options = options;
+    this.placeholder = placeholder;
     this.epoch = newEpoch();
     this.windowNanos = options.throttle().window().toNanos();
     this.history = new History(options.historySize(), saturatedNanos(options.historyAge()));
@@ -82,12 +88,20 @@ final class TopicState {
   }
 
   /** Publishes already-serialized data through the topic's throttle. */
-  void publish(String type, byte[] data, long timestamp) {
+  /** Returns false, having done nothing, when this state was retired: look the topic up again. */
+  boolean publish(String type, byte[] data, long timestamp) {
     long delay = -1;
     boolean pass;
     Session[] notify;
     lock.lock();
     try {
+      if (removed) {
+        return false;
+      }
+      if (placeholder) {
+        placeholder = false; // published: a real topic from now on
+        hub.placeholders.decrementAndGet();
+      }
       // Read before emitting: emit() prunes a session it closes as a slow consumer, and that
       // session still needs its signal so that the transport hears of the close.
       notify = subscribers;
@@ -100,6 +114,7 @@ final class TopicState {
     if (pass) {
       afterFanout(notify);
     }
+    return true;
   }
 
   private boolean publishLocked(String type, byte[] data, long timestamp) {
@@ -320,9 +335,12 @@ final class TopicState {
    *
    * @param since the last id the client holds, or -1 for none
    */
-  void subscribe(Session session, boolean explicit, long since, String clientEpoch) {
+  boolean subscribe(Session session, boolean explicit, long since, String clientEpoch) {
     lock.lock();
     try {
+      if (removed) {
+        return false; // retired: the caller looks the topic up again
+      }
       boolean already = session.addSubscription(this, explicit);
       if (explicit) {
         session.offer(control("subscribed", "{\"epoch\":\"" + epoch + "\",\"id\":" + lastId + "}"));
@@ -347,6 +365,7 @@ final class TopicState {
       lock.unlock();
     }
     session.signal();
+    return true;
   }
 
   private void resumeLocked(Session session, long since, String clientEpoch) {
@@ -396,6 +415,7 @@ final class TopicState {
    * while it has the other kind.
    */
   void unsubscribe(Session session, boolean explicit) {
+    boolean retired;
     lock.lock();
     try {
       if (session.removeSubscription(this, explicit)) {
@@ -404,17 +424,75 @@ final class TopicState {
       if (explicit) {
         session.offer(control("unsubscribed", "{}"));
       }
+      retired = retireIfUnheldLocked();
     } finally {
       lock.unlock();
     }
     session.signal();
+    if (retired) {
+      hub.forget(this);
+    }
   }
 
   /** Removes a closed session. */
   void detach(Session session) {
+    boolean retired;
     lock.lock();
     try {
       remove(session);
+      retired = retireIfUnheldLocked();
+    } finally {
+      lock.unlock();
+    }
+    if (retired) {
+      hub.forget(this);
+    }
+  }
+
+  /**
+   * Retires a placeholder that no connection holds by name any more (connections that hold it only
+   * through {@code *} do not keep it). Returns whether it did; the caller then calls {@link
+   * ConnectionManager#forget} with no lock held.
+   */
+  private boolean retireIfUnheldLocked() {
+    if (!placeholder || removed) {
+      return false;
+    }
+    for (Session s : subscribers) {
+      if (s.isSubscribedExplicitly(this)) {
+        return false;
+      }
+    }
+    for (Session s : subscribers) {
+      s.removeSubscription(this, false);
+    }
+    subscribers = NO_SESSIONS;
+    removed = true;
+    placeholder = false;
+    hub.placeholders.decrementAndGet();
+    return true;
+  }
+
+  boolean isRemoved() {
+    return removed;
+  }
+
+  /**
+   * Gives a placeholder the options an application declares for it. Returns false if this is no
+   * longer a placeholder (it was published or retired), so the options cannot change.
+   */
+  boolean redeclare(TopicOptions declared) {
+    lock.lock();
+    try {
+      if (!placeholder || removed || lastId > 0) {
+        return false;
+      }
+      options = declared;
+      windowNanos = declared.throttle().window().toNanos();
+      history = new History(declared.historySize(), saturatedNanos(declared.historyAge()));
+      placeholder = false;
+      hub.placeholders.decrementAndGet();
+      return true;
     } finally {
       lock.unlock();
     }

@@ -386,7 +386,7 @@ final class ConnectionManagerTest {
     }
     assertThat(hub.isClosed()).isTrue();
     assertThat(hub.stats().connections()).isZero();
-    assertThat(hub.stats().subscribers()).containsEntry("t", 0);
+    assertThat(hub.stats().subscribers().getOrDefault("t", 0)).isZero();
     assertThatThrownBy(() -> hub.register(new FakeConnection()))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("closed");
