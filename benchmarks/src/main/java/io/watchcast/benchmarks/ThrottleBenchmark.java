@@ -142,6 +142,7 @@ public class ThrottleBenchmark {
       c.session.subscribe(TOPIC, -1, null);
       connections[i] = c;
     }
+    System.gc(); // long-lived state in the old generation, as on a server that has been up a while
   }
 
   private static String toJson(Object value) {
