@@ -68,9 +68,12 @@ import org.openjdk.jmh.infra.Blackhole;
  *
  * <pre>
  * ./mvnw -B -q -pl benchmarks -am package -DskipTests
- * java -jar benchmarks/target/benchmarks.jar BroadcastBenchmark -prof gc \
- *     -f 1 -wi 3 -w 1s -i 5 -r 1s -rf json -rff benchmarks/results/broadcast.json
+ * java -jar benchmarks/target/benchmarks.jar BroadcastBenchmark -prof gc -prof "perfnorm:events=task-clock" \
+ *     -f 2 -wi 3 -w 1s -i 5 -r 1s -rf json -rff benchmarks/results/broadcast-jdk17.json
  * </pre>
+ *
+ * <p>{@code -prof "perfnorm:events=task-clock"} (CPU time per publish, needs Linux {@code perf}) is
+ * optional. Results and how to read them: {@code benchmarks/README.md}.
  *
  * <p>Setup ends with {@code System.gc()}, so that the long-lived state (connections, sessions,
  * their queues) is in the old generation as on a server that has been running; every impl gets the

@@ -60,11 +60,12 @@ import org.openjdk.jmh.infra.Blackhole;
  *
  * <pre>
  * ./mvnw -B -q -pl benchmarks -am package -DskipTests
- * java -jar benchmarks/target/benchmarks.jar ThrottleBenchmark -prof gc \
- *     -f 1 -wi 3 -w 1s -i 5 -r 1s -rf json -rff benchmarks/results/throttle.json
+ * java -jar benchmarks/target/benchmarks.jar ThrottleBenchmark -prof gc -prof "perfnorm:events=task-clock" \
+ *     -f 1 -wi 3 -w 1s -i 5 -r 1s -rf json -rff benchmarks/results/throttle-jdk17.json
  * </pre>
  *
- * Add {@code -t 1} for the uncontended reference.
+ * Add {@code -t 1} for the uncontended reference. {@code -prof "perfnorm:events=task-clock"} (CPU
+ * time per publish, needs Linux {@code perf}) is optional. Results: {@code benchmarks/README.md}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
