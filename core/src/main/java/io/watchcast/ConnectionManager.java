@@ -425,6 +425,11 @@ public final class ConnectionManager implements AutoCloseable {
       return;
     }
     closed = true;
+    // Empty every subscriber list in one go first: detaching sessions one by one from full lists
+    // would copy each list once per session (quadratic in a big fan-out).
+    for (TopicState t : topics.values()) {
+      t.clearSubscribers();
+    }
     for (Session s : new ArrayList<>(sessions)) {
       s.closeWith(CloseReason.goingAway());
     }

@@ -434,6 +434,16 @@ final class TopicState {
     }
   }
 
+  /** Drops every subscriber at once; for the hub's close. */
+  void clearSubscribers() {
+    lock.lock();
+    try {
+      subscribers = NO_SESSIONS;
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** Removes a closed session. */
   void detach(Session session) {
     boolean retired;
