@@ -76,8 +76,10 @@ final class TopicState {
     Session[] notify;
     lock.lock();
     try {
-      pass = publishLocked(type, data, timestamp);
+      // Read before the fan-out: a session it closes (slow consumer) is pruned from subscribers
+      // but must still be signalled, or its transport never hears of the close.
       notify = subscribers;
+      pass = publishLocked(type, data, timestamp);
     } finally {
       lock.unlock();
     }
@@ -162,6 +164,7 @@ final class TopicState {
     Session[] notify;
     lock.lock();
     try {
+      notify = subscribers; // before the fan-out, see publish()
       flushScheduled = false;
       long now = hub.clock.nanos();
       if (pendingData != null) {
@@ -173,7 +176,6 @@ final class TopicState {
         pass = emitBatch();
         openWindow(now);
       }
-      notify = subscribers;
     } finally {
       lock.unlock();
     }
