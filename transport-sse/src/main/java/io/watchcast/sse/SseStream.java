@@ -140,8 +140,9 @@ final class SseStream extends IteratingCallback implements Connection {
     if (closeReason == null) {
       closeReason = reason;
     }
-    if (writeStarted != 0) {
-      // A write is pending: the client is not reading, so no goodbye can reach it.
+    if (writeStarted != 0 || !CloseReason.GOING_AWAY.equals(reason.code())) {
+      // A slow consumer (or a write pending: a client not reading) cannot take a goodbye; abort.
+      // The client reconnects and resumes from history.
       terminate(new java.io.IOException("stream closed: " + reason.code()));
     } else {
       wake();
