@@ -25,8 +25,11 @@ import java.util.function.Predicate;
 final class SseClient implements AutoCloseable {
   static final Duration DEADLINE = Duration.ofSeconds(10);
 
-  /** One dispatched event, as EventSource would dispatch it. */
-  record Event(String id, String event, String data) {}
+  /**
+   * One dispatched event, as EventSource would dispatch it: {@code id} is the event's own id line
+   * (null if it had none), {@code lastEventId} the MessageEvent's lastEventId.
+   */
+  record Event(String id, String event, String data, String lastEventId) {}
 
   final BlockingQueue<Object> events = new LinkedBlockingQueue<>();
   final AtomicInteger comments = new AtomicInteger();
@@ -149,7 +152,9 @@ final class SseClient implements AutoCloseable {
       // last event id at each dispatch (a blank line), not when the id: line arrives.
       lastEventId = id == null ? "" : id;
       if (data != null) {
-        events.add(new Event(ownId ? id : null, type == null ? "message" : type, data.toString()));
+        events.add(
+            new Event(
+                ownId ? id : null, type == null ? "message" : type, data.toString(), lastEventId));
       }
       ownId = false;
       type = null;
