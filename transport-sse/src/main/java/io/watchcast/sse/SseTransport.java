@@ -107,7 +107,7 @@ public final class SseTransport implements AutoCloseable {
     c.setIdleTimeout(Math.max(settings.writeTimeout.toMillis(), settings.heartbeat.toMillis() * 2));
     s.addConnector(c);
     s.setHandler(handler);
-    s.setStopTimeout(1000);
+    s.setStopTimeout(0); // streams are ended by close() first; idle keep-alives need no wait
     try {
       s.start();
     } catch (IOException e) {
@@ -187,6 +187,11 @@ public final class SseTransport implements AutoCloseable {
       s = server;
     }
     handler.closeStreams();
+    // Give the goodbye writes a moment to leave (stalled streams were aborted at once).
+    long end = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
+    while (handler.streamCount() > 0 && System.nanoTime() < end) {
+      java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+    }
     if (s != null) {
       stopQuietly(s);
     } else if (handler.isRunning()) {

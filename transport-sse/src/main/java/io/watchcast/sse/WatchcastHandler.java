@@ -54,6 +54,8 @@ final class WatchcastHandler extends Handler.Wrapper {
   private volatile Scheduler.Task sweep;
   private volatile byte[] clientScript;
   private volatile String clientScriptEtag;
+  private volatile Resource staticBase;
+  private volatile String staticRealPrefix;
 
   WatchcastHandler(SseTransport.Settings settings) {
     this.settings = settings;
@@ -87,6 +89,10 @@ final class WatchcastHandler extends Handler.Wrapper {
                     : "classpath:" + settings.staticClasspath));
       }
       files.setBaseResource(base);
+      staticBase = base;
+      String real =
+          base.getRealURI() == null ? base.getURI().toString() : base.getRealURI().toString();
+      staticRealPrefix = real.endsWith("/") ? real : real + "/";
       files.setDirAllowed(false);
       files.setEtags(true);
       files.setCacheControl(settings.staticCacheControl);
@@ -204,7 +210,43 @@ final class WatchcastHandler extends Handler.Wrapper {
       sendError(response, callback, e);
       return true;
     }
+    if (staticBase != null && escapesRoot(path)) {
+      sendError(response, callback, new HttpError(404, "not_found", "not found"));
+      return true;
+    }
     return super.handle(request, response, callback);
+  }
+
+  /**
+   * Whether {@code path} names, through a symbolic link, something outside the static root. Jetty
+   * has already refused {@code ..} and encoded separators (ambiguous URIs are a 400); this catches
+   * links, which the resource handler alone would follow.
+   */
+  private boolean escapesRoot(String path) {
+    try {
+      Resource base = staticBase;
+      Resource r = base.resolve(path);
+      if (r == null || !r.exists()) {
+        return false; // the resource handler answers 404
+      }
+      if (r.isDirectory()) {
+        Resource index = r.resolve("index.html");
+        if (index != null && index.exists() && isOutside(index)) {
+          return true;
+        }
+      }
+      return isOutside(r);
+    } catch (RuntimeException e) {
+      return true;
+    }
+  }
+
+  private boolean isOutside(Resource r) {
+    if (!r.isAlias()) {
+      return false;
+    }
+    java.net.URI real = r.getRealURI();
+    return real == null || !(real.toString() + "/").startsWith(staticRealPrefix);
   }
 
   // ---------------------------------------------------------------------------------------------
