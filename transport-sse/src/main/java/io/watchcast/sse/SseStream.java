@@ -256,6 +256,23 @@ final class SseStream extends IteratingCallback implements Connection {
     }
   }
 
+  /**
+   * Ends a stream that was refused before it began, without completing Jetty's callback (the caller
+   * answers with an error). Returns false if the stream had already finished (and completed the
+   * callback itself).
+   */
+  boolean discard() {
+    if (!finished.compareAndSet(false, true)) {
+      return false;
+    }
+    Session s = session;
+    if (s != null) {
+      s.close();
+    }
+    owner.removed(this);
+    return true;
+  }
+
   boolean isFinished() {
     return finished.get();
   }

@@ -123,10 +123,10 @@ final class WatchcastHandler extends Handler.Wrapper {
     }
   }
 
+  /** Called exactly once per admitted stream, when it ends. */
   void removed(SseStream stream) {
-    if (streams.remove(stream)) {
-      streamCount.decrementAndGet();
-    }
+    streams.remove(stream);
+    streamCount.decrementAndGet();
   }
 
   private void scheduleSweep() {
@@ -363,13 +363,16 @@ final class WatchcastHandler extends Handler.Wrapper {
     }
     for (EncodedMessage m : initial) {
       if (m.type().equals("error")) {
-        session.close();
-        streamCount.decrementAndGet();
+        if (!stream.discard()) {
+          return; // already ended (and answered) by a close from the hub
+        }
         throw subscribeError(m);
       }
     }
     if (session.isClosed()) {
-      streamCount.decrementAndGet();
+      if (!stream.discard()) {
+        return;
+      }
       throw new HttpError(503, "going_away", "the hub is closed");
     }
     response.setStatus(200);
