@@ -8,7 +8,6 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.Executor;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -22,12 +21,12 @@ import org.slf4j.LoggerFactory;
  * One SSE stream on Jetty: a {@link Connection} of the hub whose writes are Jetty's non-blocking
  * {@link Response#write(boolean, ByteBuffer, Callback)}.
  *
- * <p>No thread belongs to a stream. The hub's {@link #messagesAvailable()} dispatches one task to
- * Jetty's executor; the task drains the session and starts one write of everything drained, and the
- * next drain happens only when that write has completed ({@link IteratingCallback}). So the bytes
- * waiting for a slow client stay in the hub's bounded outbox, where the slow-consumer policy
- * applies, and a stalled client holds no thread: the handler's sweeper aborts it after the write
- * timeout.
+ * <p>No thread belongs to a stream. The hub's {@link #messagesAvailable()} queues the stream on the
+ * {@link WriteDispatcher}, whose worker drains the session and starts one write of everything
+ * drained, and the next drain happens only when that write has completed ({@link
+ * IteratingCallback}). So the bytes waiting for a slow client stay in the hub's bounded outbox,
+ * where the slow-consumer policy applies, and a stalled client holds no thread: the handler's
+ * sweeper aborts it after the write timeout.
  *
  * <p>Thread-safe: the hub calls in from any thread; process() runs one at a time.
  */
@@ -39,7 +38,7 @@ final class SseStream extends IteratingCallback implements Connection {
   private final WatchcastHandler owner;
   private final Response response;
   private final Callback callback;
-  private final Executor executor;
+  private final WriteDispatcher dispatcher;
   private final String remoteAddress;
   private final Optional<Object> principal;
   private final StreamEncoder encoder;
@@ -68,7 +67,7 @@ final class SseStream extends IteratingCallback implements Connection {
       WatchcastHandler owner,
       Response response,
       Callback callback,
-      Executor executor,
+      WriteDispatcher dispatcher,
       String remoteAddress,
       Optional<Object> principal,
       ResumeVector vector,
@@ -76,7 +75,7 @@ final class SseStream extends IteratingCallback implements Connection {
     this.owner = owner;
     this.response = response;
     this.callback = callback;
-    this.executor = executor;
+    this.dispatcher = dispatcher;
     this.remoteAddress = remoteAddress;
     this.principal = principal;
     this.encoder = new StreamEncoder(vector);
@@ -122,15 +121,21 @@ final class SseStream extends IteratingCallback implements Connection {
     }
     if (dispatched.compareAndSet(false, true)) {
       try {
-        executor.execute(
-            () -> {
-              dispatched.set(false);
-              iterate();
-            });
+        dispatcher.dispatch(this);
       } catch (RuntimeException e) {
         dispatched.set(false);
-        abort(e);
+        terminate(e);
       }
+    }
+  }
+
+  /** One write pass, on a dispatcher worker. */
+  void runPass() {
+    dispatched.set(false);
+    try {
+      iterate();
+    } catch (RuntimeException e) {
+      terminate(e);
     }
   }
 

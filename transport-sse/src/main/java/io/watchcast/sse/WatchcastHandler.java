@@ -52,6 +52,7 @@ final class WatchcastHandler extends Handler.Wrapper {
   private final AtomicInteger streamCount = new AtomicInteger();
   private volatile boolean stopping;
   private volatile Scheduler.Task sweep;
+  private volatile WriteDispatcher dispatcher;
   private volatile byte[] clientScript;
   private volatile String clientScriptEtag;
   private volatile Resource staticBase;
@@ -101,6 +102,9 @@ final class WatchcastHandler extends Handler.Wrapper {
       setHandler(files);
     }
     super.doStart();
+    dispatcher =
+        new WriteDispatcher(
+            getServer().getThreadPool(), Math.max(2, Runtime.getRuntime().availableProcessors()));
     scheduleSweep();
   }
 
@@ -327,7 +331,7 @@ final class WatchcastHandler extends Handler.Wrapper {
             this,
             response,
             callback,
-            request.getComponents().getExecutor(),
+            dispatcher,
             Request.getRemoteAddr(request),
             principal,
             vector,
