@@ -197,25 +197,25 @@ final class SseStream extends IteratingCallback implements Connection {
     } else {
       session.drainTo(batch, maxBatchBytes);
     }
-    byte[] bytes;
+    ByteBuffer bytes;
     if (batch.isEmpty()) {
       if (prefix != null) {
-        bytes = prefix;
+        bytes = ByteBuffer.wrap(prefix);
         prefix = null;
       } else if (pingDue) {
         pingDue = false;
-        bytes = SseFrames.PING;
+        bytes = ByteBuffer.wrap(SseFrames.PING).asReadOnlyBuffer();
       } else {
         return Action.IDLE;
       }
     } else {
-      bytes = encoder.encode(prefix, batch);
+      bytes = encoder.encodeBuffer(prefix, batch);
       prefix = null;
       batch.clear();
       pingDue = false;
     }
     writeStarted = System.nanoTime();
-    response.write(false, ByteBuffer.wrap(bytes), this);
+    response.write(false, bytes, this);
     return Action.SCHEDULED;
   }
 

@@ -24,6 +24,30 @@ final class StreamEncoder {
     return vector;
   }
 
+  /**
+   * The bytes of {@code prefix} (may be null) followed by every message of {@code batch} as SSE
+   * events, for one write. A lone message of a one-topic stream is its shared event bytes, wrapped,
+   * not copied.
+   */
+  java.nio.ByteBuffer encodeBuffer(byte[] prefix, List<EncodedMessage> batch) {
+    if (prefix == null && batch.size() == 1) {
+      EncodedMessage m = batch.get(0);
+      if (m.epoch() != null) {
+        SseFrames.SseEvent e = m.framed(SseFrames.FRAMING);
+        vector.advance(m);
+        if (vector.isOnly(m.topic())) {
+          return java.nio.ByteBuffer.wrap(e.bytes).asReadOnlyBuffer();
+        }
+        byte[] own = SseFrames.idLine(vector.format());
+        byte[] out = new byte[own.length + e.bodyLength()];
+        System.arraycopy(own, 0, out, 0, own.length);
+        System.arraycopy(e.bytes, e.bodyOffset, out, own.length, e.bodyLength());
+        return java.nio.ByteBuffer.wrap(out);
+      }
+    }
+    return java.nio.ByteBuffer.wrap(encode(prefix, batch));
+  }
+
   /** The bytes of {@code prefix} followed by every message of {@code batch} as SSE events. */
   byte[] encode(byte[] prefix, List<EncodedMessage> batch) {
     // Two passes: the vector moves as we go, so remember each event's id line from pass one.
