@@ -115,9 +115,19 @@ public final class SseLoadBenchmark {
                   "%s HTTP/1.1 %d streams at rest only: %s%n", server, n, String.join(" ", stats));
               addRow(
                   rows,
-                  new Row(server, "HTTP/1.1", n, "at rest (no load run)", Double.NaN, Double.NaN,
-                      Double.NaN, Double.NaN, (value(stats, "heap") - heap0) / n,
-                      (int) value(stats, "threads"), value(stats, "rssKb") / 1024, n));
+                  new Row(
+                      server,
+                      "HTTP/1.1",
+                      n,
+                      "at rest (no load run)",
+                      Double.NaN,
+                      Double.NaN,
+                      Double.NaN,
+                      Double.NaN,
+                      (value(stats, "heap") - heap0) / n,
+                      (int) value(stats, "threads"),
+                      value(stats, "rssKb") / 1024,
+                      n));
               continue;
             }
             measure(rows, child, rec, server, "HTTP/1.1", n, heap0, got, client.open::get);
