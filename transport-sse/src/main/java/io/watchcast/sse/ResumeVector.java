@@ -38,8 +38,24 @@ final class ResumeVector {
   static final int MAX_EPOCH_LENGTH = 16;
 
   private final int maxEntries;
-  private final LinkedHashMap<String, Position> positions = new LinkedHashMap<>();
+
+  /** A topic's position, updated in place on the hot path. */
+  private static final class Slot {
+    String epoch;
+    long id;
+
+    Slot(String epoch, long id) {
+      this.epoch = epoch;
+      this.id = id;
+    }
+  }
+
+  private final LinkedHashMap<String, Slot> positions = new LinkedHashMap<>();
   private String formatted;
+
+  // The last topic advanced and its slot: a one-topic stream needs no hash lookup per message.
+  private String cachedTopic;
+  private Slot cachedSlot;
 
   ResumeVector(int maxEntries) {
     this.maxEntries = maxEntries;
@@ -93,7 +109,7 @@ final class ResumeVector {
       if (v.positions.size() >= maxEntries) {
         throw new IllegalArgumentException("Last-Event-ID has more than " + maxEntries + " topics");
       }
-      v.positions.put(topic, new Position(epoch, id));
+      v.positions.put(topic, new Slot(epoch, id));
     }
     return v;
   }
@@ -133,7 +149,8 @@ final class ResumeVector {
   }
 
   Position get(String topic) {
-    return positions.get(topic);
+    Slot s = positions.get(topic);
+    return s == null ? null : new Position(s.epoch, s.id);
   }
 
   int size() {
@@ -146,7 +163,8 @@ final class ResumeVector {
 
   /** Whether the vector holds exactly {@code topic} and nothing else. */
   boolean isOnly(String topic) {
-    return positions.size() == 1 && positions.containsKey(topic);
+    return positions.size() == 1
+        && (topic == cachedTopic ? cachedSlot != null : positions.containsKey(topic));
   }
 
   /** Keeps only the topics in {@code keep} (those the stream subscribes to). */
@@ -154,13 +172,13 @@ final class ResumeVector {
     if (wildcard) {
       return;
     }
-    for (Iterator<Map.Entry<String, Position>> it = positions.entrySet().iterator();
-        it.hasNext(); ) {
+    for (Iterator<Map.Entry<String, Slot>> it = positions.entrySet().iterator(); it.hasNext(); ) {
       if (!keep.contains(it.next().getKey())) {
         it.remove();
         formatted = null;
       }
     }
+    forgetCache();
   }
 
   /**
@@ -174,11 +192,19 @@ final class ResumeVector {
   boolean advance(EncodedMessage m) {
     String topic = m.topic();
     if (m.epoch() != null) {
-      Position p = positions.get(topic);
-      if (p != null && p.id == m.id() && p.epoch.equals(m.epoch())) {
-        return false;
+      Slot s = topic == cachedTopic ? cachedSlot : positions.get(topic);
+      if (s != null) {
+        cachedTopic = topic;
+        cachedSlot = s;
+        if (s.id == m.id() && s.epoch.equals(m.epoch())) {
+          return false;
+        }
+        s.epoch = m.epoch();
+        s.id = m.id();
+        formatted = null;
+        return true;
       }
-      return put(topic, new Position(m.epoch(), m.id()));
+      return put(topic, m.epoch(), m.id());
     }
     String type = m.type();
     boolean subscribed = type.equals("subscribed");
@@ -196,13 +222,14 @@ final class ResumeVector {
     long id = e.data().path("id").asLong();
     if (subscribed) {
       if (id == 0 && !positions.containsKey(topic)) {
-        return put(topic, new Position(epoch, 0));
+        return put(topic, epoch, 0);
       }
       return false;
     }
     if (id == 0) {
-      return put(topic, new Position(epoch, 0));
+      return put(topic, epoch, 0);
     }
+    forgetCache();
     if (positions.remove(topic) != null) {
       formatted = null;
       return true;
@@ -210,13 +237,27 @@ final class ResumeVector {
     return false;
   }
 
-  private boolean put(String topic, Position p) {
-    if (!positions.containsKey(topic) && positions.size() >= maxEntries) {
-      return false; // beyond the cap this topic resumes with a snapshot
+  private boolean put(String topic, String epoch, long id) {
+    Slot s = positions.get(topic);
+    if (s == null) {
+      if (positions.size() >= maxEntries) {
+        return false; // beyond the cap this topic resumes with a snapshot
+      }
+      s = new Slot(epoch, id);
+      positions.put(topic, s);
+    } else {
+      s.epoch = epoch;
+      s.id = id;
     }
-    positions.put(topic, p);
+    cachedTopic = topic;
+    cachedSlot = s;
     formatted = null;
     return true;
+  }
+
+  private void forgetCache() {
+    cachedTopic = null;
+    cachedSlot = null;
   }
 
   /** The id text; empty when no topic has a position. */
@@ -224,7 +265,7 @@ final class ResumeVector {
     String f = formatted;
     if (f == null) {
       StringBuilder sb = new StringBuilder();
-      for (Map.Entry<String, Position> e : positions.entrySet()) {
+      for (Map.Entry<String, Slot> e : positions.entrySet()) {
         if (sb.length() > 0) {
           sb.append(',');
         }

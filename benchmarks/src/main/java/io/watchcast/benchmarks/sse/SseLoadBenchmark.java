@@ -51,6 +51,8 @@ public final class SseLoadBenchmark {
   static double seconds = 8;
   static List<String> servers = List.of("jetty", "jdk");
   static boolean h2c = true;
+  static int rate = 100;
+  static String serverJvmArg = "-Dwatchcast.benchmark=true";
   static String serverHeap = "1g";
 
   /**
@@ -74,6 +76,8 @@ public final class SseLoadBenchmark {
         case "seconds" -> seconds = Double.parseDouble(kv[1]);
         case "servers" -> servers = List.of(kv[1].split(","));
         case "h2c" -> h2c = Boolean.parseBoolean(kv[1]);
+        case "rate" -> rate = Integer.parseInt(kv[1]);
+        case "serverJvmArg" -> serverJvmArg = kv[1];
         case "serverHeap" -> serverHeap = kv[1];
         case "baselineMaxLoadStreams" -> baselineMaxLoadStreams = Integer.parseInt(kv[1]);
         default -> throw new IllegalArgumentException("unknown option " + a);
@@ -227,7 +231,7 @@ public final class SseLoadBenchmark {
     // Paced: 100 messages/s.
     rec.reset();
     long t0 = System.nanoTime();
-    String done = child.command("rate 100 " + seconds);
+    String done = child.command("rate " + rate + " " + seconds);
     long published = value(done.split(" "), "published");
     drain(rec, published * n);
     double elapsed = (System.nanoTime() - t0) / 1e9;
@@ -340,6 +344,7 @@ public final class SseLoadBenchmark {
                   "-Xms" + serverHeap,
                   "-Xmx" + serverHeap,
                   "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                  serverJvmArg,
                   "-cp",
                   System.getProperty("java.class.path"),
                   LoadServer.class.getName(),
@@ -353,6 +358,9 @@ public final class SseLoadBenchmark {
           new PrintWriter(
               new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8), true);
       String first = out.readLine();
+      while (first != null && !first.startsWith("PORT ")) {
+        first = out.readLine(); // e.g. JFR's banner
+      }
       if (first == null || !first.startsWith("PORT ")) {
         throw new IllegalStateException("server did not start: " + first);
       }
