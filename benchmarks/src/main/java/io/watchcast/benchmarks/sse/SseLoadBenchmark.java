@@ -1,0 +1,400 @@
+package io.watchcast.benchmarks.sse;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * End-to-end SSE load benchmark over real sockets: the server (watchcast-transport-sse on Jetty, or
+ * the thread-per-stream JDK HttpServer baseline) runs in a child JVM; this JVM holds the streams
+ * (one NIO selector thread for HTTP/1.1, Jetty's HTTP2Client for h2c) and measures deliveries per
+ * second and publish-to-parse latency.
+ *
+ * <pre>
+ * ./mvnw -B -q -pl benchmarks -am package -DskipTests
+ * java -cp benchmarks/target/benchmarks.jar io.watchcast.benchmarks.sse.SseLoadBenchmark \
+ *     [streams=100,1000,10000] [seconds=8] [servers=jetty,jdk] [h2c=true] [serverHeap=1g]
+ * </pre>
+ *
+ * Per stream count: open the streams; server heap/threads/RSS after GC; a paced run at 100
+ * messages/s; a full-speed run (closed loop: the publisher keeps at most 8 messages per stream not
+ * yet written to a socket). Results are printed as Markdown table rows.
+ */
+public final class SseLoadBenchmark {
+
+  record Row(
+      String server,
+      String transport,
+      int streams,
+      String load,
+      double deliveriesPerSec,
+      double expectedPerSec,
+      double p50,
+      double p99,
+      long heapPerStream,
+      int threads,
+      long rssMb,
+      int streamsAfter) {}
+
+  /** Full speed: messages per stream published but not yet received by the client. */
+  static final int WINDOW = 4;
+
+  static int[] streamCounts = {100, 1000, 10_000};
+  static double seconds = 8;
+  static List<String> servers = List.of("jetty", "jdk");
+  static boolean h2c = true;
+  static int rate = 100;
+  static String serverJvmArg = "-Dwatchcast.benchmark=true";
+  static String serverHeap = "1g";
+
+  /**
+   * Above this many streams the thread-per-stream baseline is only opened and measured at rest: in
+   * a first run its 100 msg/s run to 10,000 streams had not finished after 3 minutes and drove the
+   * shared machine's load average past 130.
+   */
+  static int baselineMaxLoadStreams = 1000;
+
+  public static void main(String[] args) throws Exception {
+    for (String a : args) {
+      String[] kv = a.split("=", 2);
+      switch (kv[0]) {
+        case "streams" -> {
+          String[] p = kv[1].split(",");
+          streamCounts = new int[p.length];
+          for (int i = 0; i < p.length; i++) {
+            streamCounts[i] = Integer.parseInt(p[i]);
+          }
+        }
+        case "seconds" -> seconds = Double.parseDouble(kv[1]);
+        case "servers" -> servers = List.of(kv[1].split(","));
+        case "h2c" -> h2c = Boolean.parseBoolean(kv[1]);
+        case "rate" -> rate = Integer.parseInt(kv[1]);
+        case "serverJvmArg" -> serverJvmArg = kv[1];
+        case "serverHeap" -> serverHeap = kv[1];
+        case "baselineMaxLoadStreams" -> baselineMaxLoadStreams = Integer.parseInt(kv[1]);
+        default -> throw new IllegalArgumentException("unknown option " + a);
+      }
+    }
+    System.out.printf(
+        "JDK %s, %d cores, streams=%s, seconds=%s, server heap %s%n",
+        System.getProperty("java.version"),
+        Runtime.getRuntime().availableProcessors(),
+        java.util.Arrays.toString(streamCounts),
+        seconds,
+        serverHeap);
+    List<Row> rows = new ArrayList<>();
+    for (String server : servers) {
+      try (Child child = new Child(server)) {
+        Recorder rec = new Recorder();
+        String[] idle = child.command("stats").split(" ");
+        long heap0 = value(idle, "heap");
+        // Warm-up: 100 streams, full speed, not recorded.
+        try (NioSseClient warm = new NioSseClient(rec)) {
+          warm.open(child.address(), "/events?topic=load", 100);
+          child.command("await 100");
+          child.command("rate 1000 3");
+        }
+        child.command("await 0");
+        for (int n : streamCounts) {
+          try (NioSseClient client = new NioSseClient(rec)) {
+            try {
+              client.open(child.address(), "/events?topic=load", n);
+            } catch (Exception e) {
+              System.out.printf("%s: could not open %d streams: %s%n", server, n, e);
+              continue;
+            }
+            String got = child.command("await " + n);
+            awaitHeaders(() -> client.headersSeen.get(), n);
+            if (server.equals("jdk") && n > baselineMaxLoadStreams) {
+              String[] stats = child.command("stats").split(" ");
+              System.out.printf(
+                  "%s HTTP/1.1 %d streams at rest only: %s%n", server, n, String.join(" ", stats));
+              addRow(
+                  rows,
+                  new Row(
+                      server,
+                      "HTTP/1.1",
+                      n,
+                      "at rest (no load run)",
+                      Double.NaN,
+                      Double.NaN,
+                      Double.NaN,
+                      Double.NaN,
+                      (value(stats, "heap") - heap0) / n,
+                      (int) value(stats, "threads"),
+                      value(stats, "rssKb") / 1024,
+                      n));
+              continue;
+            }
+            measure(rows, child, rec, server, "HTTP/1.1", n, heap0, got, client.open::get);
+          }
+          child.command("await 0");
+        }
+        if (h2c && server.equals("jetty")) {
+          for (int[] shape : new int[][] {{1000, 1}, {10_000, 10}}) {
+            int n = shape[0];
+            try (H2SseClient client = new H2SseClient(rec)) {
+              client.open(child.address(), "/events?topic=load", shape[1], n);
+              String got = child.command("await " + n);
+              awaitHeaders(() -> client.headersSeen.get(), n);
+              measure(
+                  rows,
+                  child,
+                  rec,
+                  server,
+                  "h2c, " + shape[1] + (shape[1] == 1 ? " connection" : " connections"),
+                  n,
+                  heap0,
+                  got,
+                  () -> n);
+            }
+            child.command("await 0");
+          }
+        }
+      }
+    }
+    System.out.println();
+    System.out.println(HEADER);
+    for (Row r : rows) {
+      printRow(r);
+    }
+  }
+
+  static final String HEADER =
+      "| server | transport | streams | load | deliveries/s | expected/s | p50 ms | p99 ms |"
+          + " heap/stream | threads | RSS MB |\n|---|---|---|---|---|---|---|---|---|---|---|";
+
+  static void addRow(List<Row> rows, Row r) {
+    rows.add(r);
+    System.out.print("ROW ");
+    printRow(r);
+  }
+
+  static void printRow(Row r) {
+    {
+      System.out.printf(
+          Locale.ROOT,
+          "| %s | %s | %,d | %s | %,.0f | %s | %.2f | %.2f | %s | %d | %d |%n",
+          r.server,
+          r.transport,
+          r.streams,
+          r.load,
+          r.deliveriesPerSec,
+          Double.isNaN(r.expectedPerSec)
+              ? "-"
+              : String.format(Locale.ROOT, "%,.0f", r.expectedPerSec),
+          r.p50,
+          r.p99,
+          r.heapPerStream < 0 ? "-" : String.format(Locale.ROOT, "%,d B", r.heapPerStream),
+          r.threads,
+          r.rssMb);
+    }
+  }
+
+  private static void awaitHeaders(java.util.function.IntSupplier seen, int n) {
+    long end = System.nanoTime() + 60_000_000_000L;
+    while (seen.getAsInt() < n && System.nanoTime() < end) {
+      LockSupport.parkNanos(5_000_000);
+    }
+  }
+
+  private static void measure(
+      List<Row> rows,
+      Child child,
+      Recorder rec,
+      String server,
+      String transport,
+      int n,
+      long heap0,
+      String awaited,
+      java.util.function.IntSupplier clientOpen)
+      throws Exception {
+    String[] stats = child.command("stats").split(" ");
+    long heapPerStream = (value(stats, "heap") - heap0) / n;
+    // Warm-up of this configuration's code paths (h2c, many streams), not recorded.
+    rec.reset();
+    String warm = child.command("rate 100 2");
+    drain(rec, value(warm.split(" "), "published") * n);
+    int threads = (int) value(stats, "threads");
+    long rss = value(stats, "rssKb") / 1024;
+    System.out.printf(
+        "%s %s %d streams: %s, %s%n", server, transport, n, awaited, String.join(" ", stats));
+
+    // Paced: 100 messages/s.
+    rec.reset();
+    long t0 = System.nanoTime();
+    String done = child.command("rate " + rate + " " + seconds);
+    long published = value(done.split(" "), "published");
+    drain(rec, published * n);
+    double elapsed = (System.nanoTime() - t0) / 1e9;
+    rows.add(
+        new Row(
+            server,
+            transport,
+            n,
+            "100 msg/s",
+            rec.deliveries() / elapsed,
+            100.0 * n,
+            rec.quantileMs(0.5),
+            rec.quantileMs(0.99),
+            heapPerStream,
+            threads,
+            rss,
+            clientOpen.getAsInt()));
+    System.out.printf(
+        Locale.ROOT,
+        "  rate: %s, received %d of %d in %.1fs, p50 %.2f ms, p99 %.2f ms%n",
+        done,
+        rec.deliveries(),
+        published * n,
+        elapsed,
+        rec.quantileMs(0.5),
+        rec.quantileMs(0.99));
+
+    // Full speed, closed loop on what this client received.
+    rec.reset();
+    t0 = System.nanoTime();
+    java.util.concurrent.atomic.AtomicBoolean acking =
+        new java.util.concurrent.atomic.AtomicBoolean(true);
+    Thread acker =
+        new Thread(
+            () -> {
+              while (acking.get()) {
+                child.ack(rec.deliveries());
+                LockSupport.parkNanos(1_000_000);
+              }
+            },
+            "acker");
+    acker.setDaemon(true);
+    acker.start();
+    try {
+      done = child.command("full " + seconds + " " + WINDOW);
+    } finally {
+      acking.set(false);
+      acker.join();
+    }
+    published = value(done.split(" "), "published");
+    drain(rec, published * n);
+    elapsed = (System.nanoTime() - t0) / 1e9;
+    String[] after = child.command("stats").split(" ");
+    rows.add(
+        new Row(
+            server,
+            transport,
+            n,
+            "full speed",
+            rec.deliveries() / elapsed,
+            Double.NaN,
+            rec.quantileMs(0.5),
+            rec.quantileMs(0.99),
+            heapPerStream,
+            (int) value(after, "threads"),
+            value(after, "rssKb") / 1024,
+            clientOpen.getAsInt()));
+    System.out.printf(
+        Locale.ROOT,
+        "  full: %s, received %d of %d in %.1fs, p50 %.2f ms, p99 %.2f ms; %s%n",
+        done,
+        rec.deliveries(),
+        published * n,
+        elapsed,
+        rec.quantileMs(0.5),
+        rec.quantileMs(0.99),
+        String.join(" ", after));
+  }
+
+  /** Waits until the client has received {@code expected} deliveries, or 30 s. */
+  private static void drain(Recorder rec, long expected) {
+    long end = System.nanoTime() + 30_000_000_000L;
+    while (rec.deliveries() < expected && System.nanoTime() < end) {
+      LockSupport.parkNanos(1_000_000);
+    }
+  }
+
+  static long value(String[] fields, String name) {
+    for (String f : fields) {
+      if (f.startsWith(name + "=")) {
+        return Long.parseLong(f.substring(name.length() + 1));
+      }
+    }
+    throw new IllegalArgumentException(name + " not in " + String.join(" ", fields));
+  }
+
+  /** The server JVM. */
+  static final class Child implements AutoCloseable {
+    final Process process;
+    final BufferedReader out;
+    final PrintWriter in;
+    final int port;
+
+    Child(String mode) throws Exception {
+      String java =
+          System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
+      process =
+          new ProcessBuilder(
+                  java,
+                  "-Xms" + serverHeap,
+                  "-Xmx" + serverHeap,
+                  "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                  serverJvmArg,
+                  "-cp",
+                  System.getProperty("java.class.path"),
+                  LoadServer.class.getName(),
+                  mode)
+              .redirectError(ProcessBuilder.Redirect.INHERIT)
+              .start();
+      out =
+          new BufferedReader(
+              new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+      in =
+          new PrintWriter(
+              new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8), true);
+      String first = out.readLine();
+      while (first != null && !first.startsWith("PORT ")) {
+        first = out.readLine(); // e.g. JFR's banner
+      }
+      if (first == null || !first.startsWith("PORT ")) {
+        throw new IllegalStateException("server did not start: " + first);
+      }
+      port = Integer.parseInt(first.substring(5).trim());
+    }
+
+    InetSocketAddress address() {
+      return new InetSocketAddress("127.0.0.1", port);
+    }
+
+    synchronized void ack(long count) {
+      in.println("ack " + count);
+    }
+
+    String command(String c) throws Exception {
+      synchronized (this) {
+        in.println(c);
+      }
+      String line = out.readLine();
+      if (line == null) {
+        throw new IllegalStateException("server died on " + c);
+      }
+      return line;
+    }
+
+    @Override
+    public void close() throws Exception {
+      try {
+        command("quit");
+      } catch (Exception e) {
+        // already gone
+      }
+      process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+      process.destroyForcibly();
+    }
+  }
+}

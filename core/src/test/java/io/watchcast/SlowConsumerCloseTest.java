@@ -1,0 +1,52 @@
+package io.watchcast;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.watchcast.testing.FakeConnection;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** The transport must hear about a slow-consumer close that happens during a publish's fan-out. */
+final class SlowConsumerCloseTest {
+
+  @Test
+  void publish_queuePassesLimit_transportIsToldToClose() {
+    try (ConnectionManager hub =
+        ConnectionManager.builder().limits(Limits.builder().maxQueuedBytes(100).build()).build()) {
+      FakeConnection c = new FakeConnection();
+      c.attach(hub.register(c));
+      c.stall();
+      c.session().subscribe("t", -1, null);
+      String payload = "\"" + "x".repeat(80) + "\"";
+      hub.publish("t", RawJson.of(payload));
+      hub.publish("t", RawJson.of(payload));
+
+      assertThat(c.closeReason()).isNotNull();
+      assertThat(c.closeReason().code()).isEqualTo(CloseReason.SLOW_CONSUMER);
+      assertThat(hub.stats().connections()).isZero();
+    }
+  }
+
+  @Test
+  void batchFlush_queuePassesLimit_transportIsToldToClose() throws Exception {
+    try (ConnectionManager hub =
+        ConnectionManager.builder()
+            .limits(Limits.builder().maxQueuedBytes(100).build())
+            .topic("t", TopicOptions.of(Throttle.batch(Duration.ofMillis(1), 1000)))
+            .build()) {
+      FakeConnection c = new FakeConnection();
+      c.attach(hub.register(c));
+      c.stall();
+      c.session().subscribe("t", -1, null);
+      String payload = "\"" + "x".repeat(80) + "\"";
+      hub.publish("t", RawJson.of(payload)); // first of a quiet period: emitted at once
+      hub.publish("t", RawJson.of(payload)); // batched, emitted by the scheduler's flush
+      long end = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+      while (c.closeReason() == null && System.nanoTime() < end) {
+        Thread.sleep(5);
+      }
+      assertThat(c.closeReason()).isNotNull();
+      assertThat(c.closeReason().code()).isEqualTo(CloseReason.SLOW_CONSUMER);
+    }
+  }
+}

@@ -1,0 +1,102 @@
+package io.watchcast.sse;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.watchcast.ConnectionManager;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+/** Test helpers: a hub and a transport on port 0, HTTP clients, polling to a deadline. */
+final class Harness implements AutoCloseable {
+  final ConnectionManager hub;
+  final SseTransport transport;
+  final HttpClient http =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(5))
+          .build();
+
+  Harness(ConnectionManager hub, Consumer<SseTransport.Builder> config) throws IOException {
+    this.hub = hub;
+    SseTransport.Builder b = SseTransport.builder(hub);
+    config.accept(b);
+    this.transport = b.build().start();
+  }
+
+  static Harness start(Consumer<SseTransport.Builder> config) throws IOException {
+    return new Harness(ConnectionManager.builder().build(), config);
+  }
+
+  static Harness start() throws IOException {
+    return start(b -> {});
+  }
+
+  URI uri(String pathAndQuery) {
+    return URI.create("http://127.0.0.1:" + transport.port() + pathAndQuery);
+  }
+
+  SseClient stream(String pathAndQuery, String... headers) {
+    return SseClient.open(http, uri(pathAndQuery), headers);
+  }
+
+  HttpResponse<String> get(String pathAndQuery, String... headers) throws Exception {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(uri(pathAndQuery)).timeout(Duration.ofSeconds(10));
+    if (headers.length > 0) {
+      b.headers(headers);
+    }
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  HttpResponse<String> post(String pathAndQuery, String body, String... headers) throws Exception {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(uri(pathAndQuery))
+            .timeout(Duration.ofSeconds(10))
+            .POST(HttpRequest.BodyPublishers.ofString(body));
+    if (headers.length > 0) {
+      b.headers(headers);
+    }
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** Sends raw request bytes and returns everything the server answers until it closes. */
+  String raw(String request) throws IOException {
+    try (Socket s = new Socket("127.0.0.1", transport.port())) {
+      s.setSoTimeout(10_000);
+      OutputStream out = s.getOutputStream();
+      out.write(request.getBytes(StandardCharsets.ISO_8859_1));
+      out.flush();
+      InputStream in = s.getInputStream();
+      return new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
+    }
+  }
+
+  static void await(String what, BooleanSupplier condition) throws InterruptedException {
+    await(what, Duration.ofSeconds(10), condition);
+  }
+
+  static void await(String what, Duration deadline, BooleanSupplier condition)
+      throws InterruptedException {
+    long end = System.nanoTime() + deadline.toNanos();
+    while (!condition.getAsBoolean()) {
+      assertThat(System.nanoTime() - end).as("waiting for: " + what).isNegative();
+      Thread.sleep(5);
+    }
+  }
+
+  @Override
+  public void close() {
+    transport.close();
+    hub.close();
+  }
+}
