@@ -45,12 +45,14 @@ public interface ClusterBus extends AutoCloseable {
 
   /**
    * The topic as the cluster holds it: its epoch, last id, and at most {@code limit} of its newest
-   * messages with an id greater than {@code afterId}, oldest first. Blocking.
+   * messages, oldest first: those with an id greater than {@code afterId} when {@code epoch} is the
+   * cluster's epoch of the topic, else the newest ones whatever their id. Blocking.
    *
+   * @param epoch the epoch the caller holds, or null
    * @return a log whose epoch is null when the cluster does not know the topic
    * @throws IOException if the cluster could not be reached
    */
-  Log read(String topic, long afterId, int limit) throws IOException;
+  Log read(String topic, String epoch, long afterId, int limit) throws IOException;
 
   /** Stops delivering and releases connections and threads. Idempotent. */
   @Override

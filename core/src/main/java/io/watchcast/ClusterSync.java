@@ -156,7 +156,9 @@ final class ClusterSync implements ClusterBus.Sink {
   private void sync(TopicState state) {
     ClusterBus.Log clusterLog;
     try {
-      clusterLog = bus.read(state.name, state.lastId(), Math.max(1, state.options.historySize()));
+      clusterLog =
+          bus.read(
+              state.name, state.epoch(), state.lastId(), Math.max(1, state.options.historySize()));
     } catch (Exception e) {
       log.warn("Reading '{}' from the cluster failed ({})", state.name, e.toString());
       return;

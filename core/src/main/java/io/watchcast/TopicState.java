@@ -428,7 +428,12 @@ final class TopicState {
       }
       notify = subscribers;
       List<ClusterBus.Message> messages = log.messages();
-      String reason;
+      String reason = null;
+      if (lastId == 0 && (messages.isEmpty() || messages.get(0).id() == 1)) {
+        // Nothing was ever emitted here, so no subscriber holds a resume point: take the
+        // cluster's epoch and deliver what it has, from its first message, as live messages.
+        epoch = log.epoch();
+      }
       if (log.epoch().equals(epoch)) {
         if (log.lastId() <= lastId) {
           return;
@@ -440,12 +445,32 @@ final class TopicState {
               pass |= fanout(m.type(), m.data(), m.timestamp(), m.id());
             }
           }
-          return;
+        } else {
+          reason = "history_gap";
         }
-        reason = "history_gap";
       } else {
         reason = "epoch_changed";
       }
+      if (reason != null) {
+        pass = resetLocked(log, reason);
+      }
+    } finally {
+      lock.unlock();
+    }
+    if (pass) {
+      afterFanout(notify);
+    }
+  }
+
+  /**
+   * Takes the cluster's state in place of this node's, and tells every subscriber ({@code reset},
+   * then the snapshot). Returns whether a subscriber needs a signal. Call with the lock held.
+   */
+  private boolean resetLocked(ClusterBus.Log log, String reason) {
+    Session[] notify = subscribers;
+    List<ClusterBus.Message> messages = log.messages();
+    boolean pass = false;
+    {
       becomeReal();
       epoch = log.epoch();
       lastId = log.lastId();
@@ -488,12 +513,8 @@ final class TopicState {
         }
         pass = true;
       }
-    } finally {
-      lock.unlock();
     }
-    if (pass) {
-      afterFanout(notify);
-    }
+    return pass;
   }
 
   /** A placeholder that the cluster has messages for is a real topic. Call with the lock held. */
