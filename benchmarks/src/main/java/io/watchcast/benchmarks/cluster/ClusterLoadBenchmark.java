@@ -39,7 +39,7 @@ import java.util.concurrent.locks.LockSupport;
  * <pre>
  * ./mvnw -B -q -pl benchmarks -am package -DskipTests
  * java -cp benchmarks/target/benchmarks.jar io.watchcast.benchmarks.cluster.ClusterLoadBenchmark \
- *     [messages=2000] [rate=500] [clients=1000] [redis=redis://127.0.0.1:6379]
+ *     [messages=2000] [rate=500] [clients=1000] [rounds=3] [redis=redis://127.0.0.1:6379]
  * </pre>
  *
  * Without {@code redis=}, starts {@code redis-server} (from $REDIS_SERVER or /usr/bin) on a free
@@ -53,6 +53,7 @@ public final class ClusterLoadBenchmark {
     int rate = 500;
     int clients = 1000;
     String redisUri = null;
+    int rounds = 3;
     for (String a : args) {
       String[] kv = a.split("=", 2);
       switch (kv[0]) {
@@ -60,6 +61,7 @@ public final class ClusterLoadBenchmark {
         case "rate" -> rate = Integer.parseInt(kv[1]);
         case "clients" -> clients = Integer.parseInt(kv[1]);
         case "redis" -> redisUri = kv[1];
+        case "rounds" -> rounds = Integer.parseInt(kv[1]);
         default -> throw new IllegalArgumentException("unknown argument " + a);
       }
     }
@@ -76,21 +78,33 @@ public final class ClusterLoadBenchmark {
         Runtime.version(), Runtime.getRuntime().availableProcessors(), messages, clients, rate);
     try {
       int round = 0;
-      for (int repeat = 0; repeat < 2; repeat++) { // the first round warms up the JIT
-        boolean report = repeat == 1;
+      List<Result> mems = new ArrayList<>();
+      List<Result> reds = new ArrayList<>();
+      for (int repeat = 0; repeat <= rounds; repeat++) { // round 0 warms up the JIT
         Result mem = run("memory", 1, clients, messages, rate, null, round++);
         Result red = run("redis", 2, clients, messages, rate, redisUri, round++);
-        if (report) {
-          System.out.println();
-          System.out.println("| setup | deliveries/s (max) | latency p50 | p99 | max | at rate |");
-          System.out.println("|---|---|---|---|---|---|");
-          System.out.println(mem.row());
-          System.out.println(red.row());
-          System.out.printf(
-              "%nratio redis/memory: throughput %.2f, p99 latency %.1fx%n",
-              red.deliveriesPerSecond / mem.deliveriesPerSecond, red.p99Micros / mem.p99Micros);
+        if (repeat > 0) {
+          mems.add(mem);
+          reds.add(red);
         }
       }
+      System.out.println();
+      System.out.println(
+          "| round | setup | deliveries/s (max) | latency p50 | p99 | max | at rate |");
+      System.out.println("|---|---|---|---|---|---|---|");
+      for (int i = 0; i < mems.size(); i++) {
+        System.out.println("| " + (i + 1) + " " + mems.get(i).row());
+        System.out.println("| " + (i + 1) + " " + reds.get(i).row());
+      }
+      Result mem = median(mems);
+      Result red = median(reds);
+      System.out.println("| median " + mem.row());
+      System.out.println("| median " + red.row());
+      System.out.printf(
+          "%nmedian ratio redis/memory: throughput %.2f, p50 latency %.1fx, p99 latency %.1fx%n",
+          red.deliveriesPerSecond / mem.deliveriesPerSecond,
+          red.p50Micros / mem.p50Micros,
+          red.p99Micros / mem.p99Micros);
     } finally {
       if (redis != null) {
         redis.destroyForcibly();
@@ -113,6 +127,25 @@ public final class ClusterLoadBenchmark {
           "| %s, %d node(s) x %d clients | %,.0f | %.0f µs | %.0f µs | %.0f µs | %d msg/s |",
           name, nodes, clients / nodes, deliveriesPerSecond, p50Micros, p99Micros, maxMicros, rate);
     }
+  }
+
+  /** The median of each column on its own. */
+  private static Result median(List<Result> rs) {
+    Result first = rs.get(0);
+    return new Result(
+        first.name(),
+        first.nodes(),
+        first.clients(),
+        med(rs.stream().mapToDouble(Result::deliveriesPerSecond).toArray()),
+        med(rs.stream().mapToDouble(Result::p50Micros).toArray()),
+        med(rs.stream().mapToDouble(Result::p99Micros).toArray()),
+        med(rs.stream().mapToDouble(Result::maxMicros).toArray()),
+        first.rate());
+  }
+
+  private static double med(double[] v) {
+    Arrays.sort(v);
+    return v[v.length / 2];
   }
 
   private static Result run(
