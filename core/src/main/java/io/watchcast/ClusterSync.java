@@ -39,9 +39,10 @@ final class ClusterSync implements ClusterBus.Sink {
     thread.setDaemon(true);
   }
 
+  /** Starts the bus, then the thread (so that a bus that refuses to start leaves no thread). */
   void start() {
-    thread.start();
     bus.start(this);
+    thread.start();
   }
 
   void close() {

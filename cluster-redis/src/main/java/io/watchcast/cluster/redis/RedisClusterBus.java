@@ -164,6 +164,12 @@ public final class RedisClusterBus implements ClusterBus {
     try (Jedis jedis = pool.getResource()) {
       Object id = APPEND.run(jedis, keys, args);
       appended.increment();
+      if (!connected) {
+        // Redis is back before the listener noticed: wake it from its backoff now.
+        synchronized (lifecycle) {
+          lifecycle.notifyAll();
+        }
+      }
       return (Long) id;
     } catch (JedisException | ClassCastException e) {
       appendFailures.increment();

@@ -437,11 +437,14 @@ final class ClusterTest {
       assertThat(r.updates).doesNotHaveDuplicates();
       assertThat(acked).containsAll(r.updates);
       // From the first update after the reset that began the new epoch, every acknowledged
-      // message arrived, in order, exactly once.
+      // message arrived, in order, exactly once. (A node that heard of the new epoch only when it
+      // re-read the topic on reconnecting may have nothing after the reset but the snapshot, which
+      // until() saw to be the last acknowledged message.)
       List<String> tail = r.updates.subList(r.updatesAtLastReset, r.updates.size());
-      assertThat(tail).isNotEmpty();
-      int from = acked.indexOf(tail.get(0));
-      assertThat(tail).isEqualTo(acked.subList(from, acked.size()));
+      if (!tail.isEmpty()) {
+        int from = acked.indexOf(tail.get(0));
+        assertThat(tail).isEqualTo(acked.subList(from, acked.size()));
+      }
     }
     assertThat(a.stats().publishFailures() + b.stats().publishFailures()).isEqualTo(failures.get());
   }
