@@ -31,6 +31,13 @@ final class ClusterSync implements ClusterBus.Sink {
   private final AtomicBoolean overflowed = new AtomicBoolean();
   private final Thread thread;
   private volatile boolean closed;
+  // After a failed read, subscribes do not wait for the cluster until this time (System.nanoTime),
+  // so that an unreachable cluster does not hold every subscribing transport thread.
+  private volatile long unreachableUntil;
+  private volatile boolean unreachable;
+
+  /** How long subscribes stop waiting for the cluster after a read failed. */
+  static final long UNREACHABLE_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   ClusterSync(ConnectionManager hub, ClusterBus bus) {
     this.hub = hub;
@@ -162,8 +169,11 @@ final class ClusterSync implements ClusterBus.Sink {
               state.name, state.epoch(), state.lastId(), Math.max(1, state.options.historySize()));
     } catch (Exception e) {
       log.warn("Reading '{}' from the cluster failed ({})", state.name, e.toString());
+      unreachableUntil = System.nanoTime() + UNREACHABLE_BACKOFF_NANOS;
+      unreachable = true;
       return;
     }
+    unreachable = false;
     state.adopt(clusterLog);
   }
 
@@ -180,6 +190,9 @@ final class ClusterSync implements ClusterBus.Sink {
             && (!clientEpoch.equals(state.epoch()) || since > state.lastId());
     if (state.isSynced() && !behind) {
       return;
+    }
+    if (unreachable && System.nanoTime() - unreachableUntil < 0) {
+      return; // the cluster just failed a read: answer from the local state at once
     }
     if (Thread.currentThread() == thread) {
       sync(state);

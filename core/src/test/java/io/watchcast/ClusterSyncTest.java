@@ -233,6 +233,26 @@ final class ClusterSyncTest {
   }
 
   @Test
+  void clusterBus_setTwice_fails() {
+    ConnectionManager.Builder b = ConnectionManager.builder().clusterBus(cluster.new Bus());
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> b.clusterBus(cluster.new Bus()))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("clusterBus");
+  }
+
+  @Test
+  void subscribe_whileTheClusterIsDown_isAnsweredFromTheLocalState() {
+    cluster.down = true;
+    ConnectionManager a = node();
+    FakeConnection c = FakeConnection.connect(a);
+    c.send("{\"action\":\"subscribe\",\"topic\":\"t\",\"since\":3,\"epoch\":\"old\"}");
+    assertThat(c.next(WAIT).type()).isEqualTo("subscribed");
+    Envelope reset = c.next(WAIT);
+    assertThat(reset.type()).isEqualTo("reset");
+    assertThat(reset.data().get("reason").asText()).isEqualTo("epoch_changed");
+  }
+
+  @Test
   void nodeStartedLater_readsTheTopicBeforeASubscribeResumes() {
     ConnectionManager a = node();
     for (int i = 1; i <= 5; i++) {
