@@ -36,7 +36,9 @@ import org.slf4j.LoggerFactory;
  * <p>Threads: the hub starts one daemon scheduler thread, on first need, to end throttle windows
  * (unless a {@link Scheduler} is given). {@link Authorizer} runs on the transport thread that
  * received a subscribe; {@link Connection} callbacks run on publisher threads, the scheduler, or
- * transport threads. None of them is called while a hub lock is held.
+ * transport threads. None of them is called while a hub lock is held. With a {@link ClusterBus}
+ * ({@link Builder#clusterBus}), the hub also runs one daemon thread, {@code watchcast-cluster},
+ * that applies the cluster's messages, and publishes wait for the cluster (see docs/CLUSTER.md).
  */
 public final class ConnectionManager implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ConnectionManager.class);

@@ -17,6 +17,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * enqueueing is what makes per-topic order the same for every connection and makes a resume have no
  * gap and no duplicate. Nothing under it calls user or transport code: enqueueing only touches our
  * own queues, and connections are signalled afterwards by {@link #afterFanout}.
+ *
+ * <p>With a {@link ClusterBus}, emit() does not assign ids: it queues the message for the cluster,
+ * appended after the lock is released ({@link #appendQueued}), and the cluster's messages come back
+ * through {@link #applyFromCluster} and {@link #adopt}, on the hub's cluster thread, which fan out
+ * under the lock exactly as a local emit does.
  */
 final class TopicState {
   private static final Session[] NO_SESSIONS = new Session[0];

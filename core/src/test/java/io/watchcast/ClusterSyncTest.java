@@ -3,6 +3,7 @@ package io.watchcast;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.watchcast.testing.FakeConnection;
+import io.watchcast.testing.ManualScheduler;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -218,16 +219,26 @@ final class ClusterSyncTest {
 
   @Test
   void batchTopic_isThrottledOnThePublishingNode_thenSharedAsOneMessage() {
-    ConnectionManager a = node();
-    a.declareTopic("logs", TopicOptions.of(Throttle.batch(Duration.ofMillis(50), 3)));
-    ConnectionManager b = node();
-    b.declareTopic("logs", TopicOptions.of(Throttle.batch(Duration.ofMillis(50), 3)));
+    TopicOptions batched = TopicOptions.of(Throttle.batch(Duration.ofMillis(50), 3));
+    ManualScheduler time = new ManualScheduler();
+    ConnectionManager a =
+        ConnectionManager.builder()
+            .clock(time)
+            .scheduler(time)
+            .topic("logs", batched)
+            .clusterBus(cluster.new Bus())
+            .build();
+    hubs.add(a);
+    ConnectionManager b =
+        ConnectionManager.builder().topic("logs", batched).clusterBus(cluster.new Bus()).build();
+    hubs.add(b);
     FakeConnection onB = subscribe(b, "logs");
     assertThat(a.publish("logs", "first")).isTrue(); // a quiet topic sends at once
     assertThat(a.publish("logs", "x")).isTrue();
     assertThat(a.publish("logs", "y")).isTrue();
     assertThat(onB.next(WAIT).data().toString()).isEqualTo("[\"first\"]");
-    Envelope batch = onB.next(WAIT); // the end of the window, on the scheduler thread
+    time.advance(Duration.ofMillis(50)); // the end of the window: the flush appends the batch
+    Envelope batch = onB.next(WAIT);
     assertThat(batch.data().toString()).isEqualTo("[\"x\",\"y\"]");
     assertThat(batch.id()).isEqualTo(2);
   }
