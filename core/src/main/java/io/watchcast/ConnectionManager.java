@@ -36,7 +36,9 @@ import org.slf4j.LoggerFactory;
  * <p>Threads: the hub starts one daemon scheduler thread, on first need, to end throttle windows
  * (unless a {@link Scheduler} is given). {@link Authorizer} runs on the transport thread that
  * received a subscribe; {@link Connection} callbacks run on publisher threads, the scheduler, or
- * transport threads. None of them is called while a hub lock is held.
+ * transport threads. None of them is called while a hub lock is held. With a {@link ClusterBus}
+ * ({@link Builder#clusterBus}), the hub also runs one daemon thread, {@code watchcast-cluster},
+ * that applies the cluster's messages, and publishes wait for the cluster (see docs/CLUSTER.md).
  */
 public final class ConnectionManager implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ConnectionManager.class);
@@ -65,6 +67,9 @@ public final class ConnectionManager implements AutoCloseable {
   private final Object topicCreation = new Object();
   private volatile boolean closed;
 
+  /** The hub's side of its {@link ClusterBus}, or null for a hub on its own. */
+  final ClusterSync cluster;
+
   final LongAdder published = new LongAdder();
   final LongAdder emitted = new LongAdder();
   final LongAdder delivered = new LongAdder();
@@ -86,6 +91,7 @@ public final class ConnectionManager implements AutoCloseable {
     this.declared = new ConcurrentHashMap<>(b.topics);
     this.givenScheduler = b.scheduler;
     this.scheduler = b.scheduler;
+    this.cluster = b.clusterBus == null ? null : new ClusterSync(this, b.clusterBus);
     for (Map.Entry<String, TopicOptions> e : b.topics.entrySet()) {
       topics.put(e.getKey(), new TopicState(this, e.getKey(), e.getValue(), false));
     }
@@ -173,7 +179,11 @@ public final class ConnectionManager implements AutoCloseable {
               "Publish on '{}' refused: the hub already has {} topics", topic, limits.maxTopics());
           return false;
         }
-        if (state.publish(type, bytes, clock.millis())) {
+        int result = state.publish(type, bytes, clock.millis());
+        if (result == TopicState.FAILED) {
+          return false; // counted and logged by the cluster
+        }
+        if (result != TopicState.RETIRED) {
           break;
         }
         forget(state); // retired by its last subscriber as we looked it up; look again
@@ -249,6 +259,21 @@ public final class ConnectionManager implements AutoCloseable {
     return createTopic(topic, true, byClient);
   }
 
+  /** Every topic state, for the cluster's re-reads. */
+  java.util.Collection<TopicState> topicStates() {
+    return topics.values();
+  }
+
+  /**
+   * Before a subscribe, with no lock held: with a cluster, reads the topic from it when this node
+   * has not yet or is behind the client's resume point. Nothing without a cluster.
+   */
+  void beforeSubscribe(TopicState state, long since, String clientEpoch) {
+    if (cluster != null) {
+      cluster.beforeSubscribe(state, since, clientEpoch);
+    }
+  }
+
   /** Forgets a retired topic state, if it is still the one mapped. */
   void forget(TopicState state) {
     synchronized (topicCreation) {
@@ -297,6 +322,7 @@ public final class ConnectionManager implements AutoCloseable {
       existing = new ArrayList<>(topics.values());
     }
     for (TopicState t : existing) {
+      beforeSubscribe(t, -1, null);
       t.subscribe(session, false, -1, null);
     }
   }
@@ -341,7 +367,7 @@ public final class ConnectionManager implements AutoCloseable {
     return new TopicInfo(
         t.name,
         t.lastId(),
-        t.epoch,
+        t.epoch(),
         t.subscriberCount(),
         t.options.throttle().mode(),
         t.hasSnapshot());
@@ -437,6 +463,9 @@ public final class ConnectionManager implements AutoCloseable {
     if (owned != null) {
       owned.shutdownNow();
     }
+    if (cluster != null) {
+      cluster.close();
+    }
   }
 
   /** Builds a {@link ConnectionManager}. Not thread-safe. */
@@ -448,8 +477,29 @@ public final class ConnectionManager implements AutoCloseable {
     private Authorizer authorizer = Authorizer.allowAll();
     private TopicOptions defaultTopicOptions = TopicOptions.defaults();
     private final Map<String, TopicOptions> topics = new HashMap<>();
+    private ClusterBus clusterBus;
 
     private Builder() {}
+
+    /**
+     * Shares this hub's topics with other processes through {@code bus}: the cluster assigns ids,
+     * keeps the shared history and snapshot, and every node delivers every topic's messages in the
+     * cluster's order, so that a client can resume on any node. A publish then returns false when
+     * the cluster does not take it (unreachable, for example): nothing is delivered, not even
+     * locally, so that no node's order differs. {@link #build()} starts the bus and one thread
+     * ({@code watchcast-cluster}) that applies its messages; {@link ConnectionManager#close()}
+     * closes the bus. Default: none, a hub on its own.
+     *
+     * @throws IllegalStateException if called twice
+     */
+    public Builder clusterBus(ClusterBus bus) {
+      Objects.requireNonNull(bus, "bus");
+      if (this.clusterBus != null) {
+        throw new IllegalStateException("clusterBus is already set");
+      }
+      this.clusterBus = bus;
+      return this;
+    }
 
     /** The clock for timestamps, windows and ages. Default {@link Clock#system()}. */
     public Builder clock(Clock clock) {
@@ -508,7 +558,11 @@ public final class ConnectionManager implements AutoCloseable {
       if (mapper == null) {
         mapper = new ObjectMapper();
       }
-      return new ConnectionManager(this);
+      ConnectionManager hub = new ConnectionManager(this);
+      if (hub.cluster != null) {
+        hub.cluster.start();
+      }
+      return hub;
     }
   }
 }

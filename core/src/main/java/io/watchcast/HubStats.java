@@ -17,7 +17,7 @@ import java.util.Map;
  *     or in a connection's queue
  * @param slowConsumersClosed connections closed because their queue passed its byte limit
  * @param publishFailures publishes refused: data that failed to serialize, too many topics, a
- *     closed hub
+ *     closed hub, or (with a {@link ClusterBus}) a message the cluster did not take
  * @param clientErrors client messages answered with an {@code error}
  */
 public record HubStats(

@@ -536,6 +536,7 @@ public final class Session {
             "the server already has " + limits.maxTopics() + " topics");
         return;
       }
+      hub.beforeSubscribe(state, since, epoch);
       if (state.subscribe(this, true, since, epoch)) {
         return;
       }

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -16,6 +17,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * enqueueing is what makes per-topic order the same for every connection and makes a resume have no
  * gap and no duplicate. Nothing under it calls user or transport code: enqueueing only touches our
  * own queues, and connections are signalled afterwards by {@link #afterFanout}.
+ *
+ * <p>With a {@link ClusterBus}, emit() does not assign ids: it queues the message for the cluster,
+ * appended after the lock is released ({@link #appendQueued}), and the cluster's messages come back
+ * through {@link #applyFromCluster} and {@link #adopt}, on the hub's cluster thread, which fan out
+ * under the lock exactly as a local emit does.
  */
 final class TopicState {
   private static final Session[] NO_SESSIONS = new Session[0];
@@ -23,7 +29,8 @@ final class TopicState {
 
   final String name;
   volatile TopicOptions options; // replaced only while a placeholder (see redeclare)
-  final String epoch;
+  // Assigned by the cluster when the hub has a ClusterBus: written under lock, read anywhere.
+  private volatile String epoch;
   private final ConnectionManager hub;
   private long windowNanos;
 
@@ -51,6 +58,34 @@ final class TopicState {
   private final List<byte[]> batch = new ArrayList<>();
   private int batchBytes;
 
+  // With a ClusterBus: what emit() hands to the cluster, appended in emit order after the topic
+  // lock is released, under appendLock (never the topic lock) while the bus is called.
+  private final ClusterSync cluster;
+  private final ConcurrentLinkedQueue<Outgoing> outbox;
+  private final ReentrantLock appendLock;
+  private Outgoing queued; // the last message queued by the current publish; guarded by lock
+  private volatile boolean synced; // read from the cluster at least once
+
+  static final int RETIRED = 0;
+  static final int APPLIED = 1;
+  static final int FAILED = 2;
+  static final int DUPLICATE = 3;
+  static final int GAP = 4;
+
+  /** A message on its way to the cluster. */
+  private static final class Outgoing {
+    final String type;
+    final byte[] data;
+    final long timestamp;
+    volatile boolean ok;
+
+    Outgoing(String type, byte[] data, long timestamp) {
+      this.type = type;
+      this.data = data;
+      this.timestamp = timestamp;
+    }
+  }
+
   TopicState(ConnectionManager hub, String name, TopicOptions options, boolean placeholder) {
     this.hub = hub;
     this.name = name;
@@ -59,6 +94,9 @@ final class TopicState {
     this.epoch = newEpoch();
     this.windowNanos = options.throttle().window().toNanos();
     this.history = new History(options.historySize(), saturatedNanos(options.historyAge()));
+    this.cluster = hub.cluster;
+    this.outbox = cluster == null ? null : new ConcurrentLinkedQueue<>();
+    this.appendLock = cluster == null ? null : new ReentrantLock();
   }
 
   /** A duration in nanoseconds; one too long for a long (about 292 years) means forever. */
@@ -79,6 +117,14 @@ final class TopicState {
     return lastId;
   }
 
+  String epoch() {
+    return epoch;
+  }
+
+  boolean isSynced() {
+    return synced;
+  }
+
   int subscriberCount() {
     return subscribers.length;
   }
@@ -87,16 +133,20 @@ final class TopicState {
     return lastId > 0;
   }
 
-  /** Publishes already-serialized data through the topic's throttle. */
-  /** Returns false, having done nothing, when this state was retired: look the topic up again. */
-  boolean publish(String type, byte[] data, long timestamp) {
+  /**
+   * Publishes already-serialized data through the topic's throttle. Returns {@link #RETIRED},
+   * having done nothing, when this state was retired (look the topic up again); {@link #FAILED}
+   * when the cluster did not take the message; else {@link #APPLIED}.
+   */
+  int publish(String type, byte[] data, long timestamp) {
     long delay = -1;
     boolean pass;
     Session[] notify;
+    Outgoing mine;
     lock.lock();
     try {
       if (removed) {
-        return false;
+        return RETIRED;
       }
       if (placeholder) {
         placeholder = false; // published: a real topic from now on
@@ -105,7 +155,10 @@ final class TopicState {
       // Read before emitting: emit() prunes a session it closes as a slow consumer, and that
       // session still needs its signal so that the transport hears of the close.
       notify = subscribers;
+      queued = null;
       pass = publishLocked(type, data, timestamp);
+      mine = queued;
+      queued = null;
       delay = takeScheduleRequest();
     } finally {
       lock.unlock();
@@ -114,7 +167,27 @@ final class TopicState {
     if (pass) {
       afterFanout(notify);
     }
-    return true;
+    if (mine != null) {
+      appendQueued();
+      return mine.ok ? APPLIED : FAILED;
+    }
+    return APPLIED;
+  }
+
+  /**
+   * Hands what emit() queued to the cluster, in emit order. Called with no topic lock held; the
+   * caller's own message is appended when this returns (by this thread or the one before it).
+   */
+  private void appendQueued() {
+    appendLock.lock();
+    try {
+      Outgoing o;
+      while ((o = outbox.poll()) != null) {
+        o.ok = cluster.append(this, o.type, o.data, o.timestamp);
+      }
+    } finally {
+      appendLock.unlock();
+    }
   }
 
   private boolean publishLocked(String type, byte[] data, long timestamp) {
@@ -231,6 +304,9 @@ final class TopicState {
     if (pass) {
       afterFanout(notify);
     }
+    if (cluster != null) {
+      appendQueued();
+    }
   }
 
   private boolean emitBatch() {
@@ -262,7 +338,17 @@ final class TopicState {
    * subscriber needs a signal after the lock is released.
    */
   private boolean emit(String type, byte[] data, long timestamp) {
-    long id = lastId + 1;
+    if (cluster != null) {
+      // The cluster assigns the id; every node, this one included, fans out when it applies it.
+      queued = new Outgoing(type, data, timestamp);
+      outbox.add(queued);
+      return false;
+    }
+    return fanout(type, data, timestamp, lastId + 1);
+  }
+
+  /** Records a message with its id and enqueues it to every subscriber. Call with the lock held. */
+  private boolean fanout(String type, byte[] data, long timestamp, long id) {
     EncodedMessage message =
         Envelopes.encode(
             type,
@@ -292,6 +378,156 @@ final class TopicState {
       pruneClosed();
     }
     return pass;
+  }
+
+  /**
+   * Applies one message of the cluster: fans it out when it is the next one of this topic's epoch.
+   * Returns {@link #APPLIED}, {@link #DUPLICATE} (already held), {@link #GAP} (a message is missing
+   * or the epoch differs: read the cluster's log and {@link #adopt} it) or {@link #RETIRED}.
+   */
+  int applyFromCluster(ClusterBus.Message m) {
+    Session[] notify;
+    boolean pass;
+    lock.lock();
+    try {
+      if (removed) {
+        return RETIRED;
+      }
+      if (!m.epoch().equals(epoch) || m.id() > lastId + 1) {
+        return GAP;
+      }
+      if (m.id() <= lastId) {
+        return DUPLICATE;
+      }
+      becomeReal();
+      notify = subscribers;
+      pass = fanout(m.type(), m.data(), m.timestamp(), m.id());
+      synced = true;
+    } finally {
+      lock.unlock();
+    }
+    if (pass) {
+      afterFanout(notify);
+    }
+    return APPLIED;
+  }
+
+  /**
+   * Brings this topic up to the cluster's log: applies what it lacks when the log still holds it;
+   * otherwise (the epoch changed, or the cluster trimmed what this node missed) takes the cluster's
+   * epoch, id, history and snapshot, and sends every subscriber {@code reset} and the snapshot, so
+   * that no client is left with a silent gap. A log the cluster does not know keeps the local
+   * state.
+   */
+  void adopt(ClusterBus.Log log) {
+    Session[] notify;
+    boolean pass = false;
+    lock.lock();
+    try {
+      if (removed) {
+        return;
+      }
+      synced = true;
+      if (log.epoch() == null) {
+        return;
+      }
+      notify = subscribers;
+      List<ClusterBus.Message> messages = log.messages();
+      String reason = null;
+      if (lastId == 0 && (messages.isEmpty() || messages.get(0).id() == 1)) {
+        // Nothing was ever emitted here, so no subscriber holds a resume point: take the
+        // cluster's epoch and deliver what it has, from its first message, as live messages.
+        epoch = log.epoch();
+      }
+      if (log.epoch().equals(epoch)) {
+        if (log.lastId() <= lastId) {
+          return;
+        }
+        if (!messages.isEmpty() && messages.get(0).id() <= lastId + 1) {
+          becomeReal();
+          for (ClusterBus.Message m : messages) {
+            if (m.id() == lastId + 1) {
+              pass |= fanout(m.type(), m.data(), m.timestamp(), m.id());
+            }
+          }
+        } else {
+          reason = "history_gap";
+        }
+      } else {
+        reason = "epoch_changed";
+      }
+      if (reason != null) {
+        pass = resetLocked(log, reason);
+      }
+    } finally {
+      lock.unlock();
+    }
+    if (pass) {
+      afterFanout(notify);
+    }
+  }
+
+  /**
+   * Takes the cluster's state in place of this node's, and tells every subscriber ({@code reset},
+   * then the snapshot). Returns whether a subscriber needs a signal. Call with the lock held.
+   */
+  private boolean resetLocked(ClusterBus.Log log, String reason) {
+    Session[] notify = subscribers;
+    List<ClusterBus.Message> messages = log.messages();
+    boolean pass = false;
+    {
+      becomeReal();
+      epoch = log.epoch();
+      lastId = log.lastId();
+      history = new History(options.historySize(), saturatedNanos(options.historyAge()));
+      latest = null;
+      latestData = null;
+      snapshot = null;
+      long now = hub.clock.nanos();
+      boolean conflatable = options.throttle().mode() == Throttle.Mode.LATEST;
+      for (ClusterBus.Message m : messages) {
+        EncodedMessage e =
+            Envelopes.encode(m.type(), name, m.data(), m.timestamp(), m.id(), epoch, conflatable);
+        history.add(e, now);
+        latest = e;
+        latestData = m.data();
+      }
+      history.prune(now);
+      if (notify.length > 0) {
+        EncodedMessage reset =
+            control(
+                "reset",
+                "{\"epoch\":\""
+                    + epoch
+                    + "\",\"id\":"
+                    + lastId
+                    + ",\"reason\":\""
+                    + reason
+                    + "\"}");
+        EncodedMessage snap = snapshotLocked();
+        int closed = 0;
+        for (Session s : notify) {
+          int result = s.offer(reset);
+          if (snap != null && (result & Session.CLOSED) == 0) {
+            result |= s.offer(snap);
+          }
+          closed += (result & Session.CLOSED) != 0 ? 1 : 0;
+        }
+        if (closed > 0) {
+          pruneClosed();
+        }
+        pass = true;
+      }
+    }
+    return pass;
+  }
+
+  /** A placeholder that the cluster has messages for is a real topic. Call with the lock held. */
+  private void becomeReal() {
+    if (placeholder) {
+      placeholder = false;
+      hub.placeholders.decrementAndGet();
+    }
   }
 
   /** Signals the connections whose queues changed state; runs with no lock held. */
