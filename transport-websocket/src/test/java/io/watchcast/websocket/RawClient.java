@@ -40,7 +40,15 @@ final class RawClient implements AutoCloseable {
 
   /** With {@code receiveBuffer} > 0, a small socket receive buffer (a reader that fills fast). */
   RawClient(int port, int receiveBuffer) throws IOException {
+    this(port, receiveBuffer, null);
+  }
+
+  /** From the local address {@code from} (such as 127.0.0.2), when not null. */
+  RawClient(int port, int receiveBuffer, String from) throws IOException {
     socket = new Socket();
+    if (from != null) {
+      socket.bind(new InetSocketAddress(from, 0));
+    }
     if (receiveBuffer > 0) {
       socket.setReceiveBufferSize(receiveBuffer);
     }
