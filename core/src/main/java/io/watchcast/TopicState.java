@@ -76,8 +76,9 @@ final class TopicState {
     Session[] notify;
     lock.lock();
     try {
-      pass = publishLocked(type, data, timestamp);
+      // Read before the fan-out: it prunes sessions it closed, and those must be signalled too.
       notify = subscribers;
+      pass = publishLocked(type, data, timestamp);
     } finally {
       lock.unlock();
     }
@@ -162,6 +163,7 @@ final class TopicState {
     Session[] notify;
     lock.lock();
     try {
+      notify = subscribers; // before the fan-out prunes the sessions it closes
       flushScheduled = false;
       long now = hub.clock.nanos();
       if (pendingData != null) {
@@ -173,7 +175,6 @@ final class TopicState {
         pass = emitBatch();
         openWindow(now);
       }
-      notify = subscribers;
     } finally {
       lock.unlock();
     }
