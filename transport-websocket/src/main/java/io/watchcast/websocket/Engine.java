@@ -420,6 +420,14 @@ final class Engine extends WebSocketServer {
         open, opened.sum(), rejected.sum(), framesSent.sum(), writes.sum(), bytesSent.sum());
   }
 
+  long maxBufferedBytes() {
+    long max = 0;
+    for (WsConnection c : all) {
+      max = Math.max(max, c.bufferedBytes());
+    }
+    return max;
+  }
+
   long bufferedBytes() {
     long n = 0;
     for (WsConnection c : all) {

@@ -221,6 +221,11 @@ public final class WebSocketTransport implements AutoCloseable {
     return started().bufferedBytes();
   }
 
+  /** The most bytes any one connection has in the socket layer, not yet written. For tests. */
+  long maxBufferedBytesPerConnection() {
+    return started().maxBufferedBytes();
+  }
+
   private Engine started() {
     synchronized (lock) {
       if (engine == null) {
