@@ -54,6 +54,7 @@ final class Engine extends WebSocketServer {
   private final ConcurrentHashMap<InetAddress, Integer> perAddress = new ConcurrentHashMap<>();
   private volatile ScheduledExecutorService housekeeping;
 
+  final AtomicInteger openNow = new AtomicInteger();
   final LongAdder opened = new LongAdder();
   final LongAdder rejected = new LongAdder();
   final LongAdder framesSent = new LongAdder();
@@ -72,6 +73,9 @@ final class Engine extends WebSocketServer {
     setDaemon(true);
     setConnectionLostTimeout((int) t.connectionLostTimeout.toSeconds());
     setWebSocketFactory(new Factory());
+    // The JDK's default accept backlog (50) drops SYNs when many clients reconnect at once, as
+    // after a restart; the kernel caps this at net.core.somaxconn.
+    setMaxPendingConnections(1024);
   }
 
   /** Creates connections and wraps their sockets in {@link HookedChannel}. */
@@ -410,14 +414,13 @@ final class Engine extends WebSocketServer {
   }
 
   WebSocketStats stats() {
-    int open = 0;
-    for (WsConnection c : all) {
-      if (c.state() == WsConnection.OPEN) {
-        open++;
-      }
-    }
     return new WebSocketStats(
-        open, opened.sum(), rejected.sum(), framesSent.sum(), writes.sum(), bytesSent.sum());
+        openNow.get(),
+        opened.sum(),
+        rejected.sum(),
+        framesSent.sum(),
+        writes.sum(),
+        bytesSent.sum());
   }
 
   long maxBufferedBytes() {

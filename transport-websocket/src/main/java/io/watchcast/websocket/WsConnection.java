@@ -124,17 +124,21 @@ final class WsConnection implements Connection {
       ws.close(CloseFrame.GOING_AWAY, "server shutting down");
       return;
     }
-    session = s;
-    state = OPEN;
-    engine.opened.increment();
+    synchronized (this) { // against ended(): keeps the open count exact
+      if (ended.get()) {
+        s.close();
+        return;
+      }
+      session = s;
+      state = OPEN;
+      engine.opened.increment();
+      engine.openNow.incrementAndGet();
+    }
     QueryParameters q = query;
     if (q != null) {
       for (String topic : q.topics) {
         s.subscribe(topic, q.since, q.epoch);
       }
-    }
-    if (ended.get()) { // lost a race with the end of the connection
-      s.close();
     }
   }
 
@@ -224,12 +228,21 @@ final class WsConnection implements Connection {
 
   /** The socket is closed (any thread, once): release everything. */
   void ended() {
-    if (!ended.compareAndSet(false, true)) {
+    if (ended.get()) {
       return;
     }
-    state = ENDED;
+    Session s;
+    synchronized (this) {
+      if (!ended.compareAndSet(false, true)) {
+        return;
+      }
+      if (state == OPEN) {
+        engine.openNow.decrementAndGet();
+      }
+      state = ENDED;
+      s = session;
+    }
     engine.forget(this);
-    Session s = session;
     if (s != null) {
       try {
         s.close();
