@@ -7,6 +7,7 @@ import io.watchcast.Session;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedSelectorException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -161,7 +162,11 @@ final class WsConnection implements Connection {
       return;
     }
     ws.outQueue.add(Frames.PULL);
-    engine.onWriteDemand(ws);
+    try {
+      engine.onWriteDemand(ws);
+    } catch (ClosedSelectorException e) {
+      // the transport is shutting down; the connection is dropped with it
+    }
   }
 
   /** Selector thread: everything queued before the marker is written; hand over the next batch. */
@@ -213,7 +218,11 @@ final class WsConnection implements Connection {
   /** Starts the closing handshake; the housekeeping timer drops the socket past closeTimeout. */
   void close(int code, String reason) {
     markClosing();
-    ws.close(code, Frames.truncateUtf8(reason, 123));
+    try {
+      ws.close(code, Frames.truncateUtf8(reason, 123));
+    } catch (ClosedSelectorException e) {
+      ws.closeConnection(code, reason); // the transport is shutting down: just drop it
+    }
   }
 
   void markClosing() {
