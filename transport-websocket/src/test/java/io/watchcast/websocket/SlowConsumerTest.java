@@ -206,6 +206,37 @@ final class SlowConsumerTest {
     }
   }
 
+  @Test
+  void closedClientThatNeverReads_isDroppedAfterCloseTimeout() throws Exception {
+    transport = WebSocketTransport.builder(hub).closeTimeout(Duration.ofSeconds(1)).build();
+    try (RawClient stalled = startAndConnect(transport)) {
+      // Fill the socket first, one message at a time, until one is not written within 200 ms...
+      int i = 0;
+      while (true) {
+        assertThat(i).as("the socket never filled").isLessThan(2000);
+        long sent = transport.stats().bytesSent();
+        hub.publish("feed", message(++i));
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200);
+        while (transport.stats().bytesSent() < sent + 10_000 && System.nanoTime() < until) {
+          Thread.onSpinWait();
+        }
+        if (transport.stats().bytesSent() < sent + 10_000) {
+          break;
+        }
+      }
+      // ...then pass the hub's budget.
+      while (hub.stats().slowConsumersClosed() == 0) {
+        assertThat(i).as("never closed as a slow consumer").isLessThan(5000);
+        hub.publish("feed", message(++i));
+      }
+      // The close frame waits behind bytes the client never reads: the socket is dropped instead.
+      long closedAt = System.nanoTime();
+      await(() -> transport.stats().connections() == 0, "the connection to be dropped");
+      await(() -> transport.bufferedBytes() == 0, "its buffers to be released");
+      assertThat(System.nanoTime() - closedAt).isGreaterThan(TimeUnit.MILLISECONDS.toNanos(500));
+    }
+  }
+
   private static RawClient startAndConnect(WebSocketTransport t) throws IOException {
     t.start();
     RawClient slow = new RawClient(t.port(), 8192);
