@@ -396,6 +396,10 @@ public final class LoadClient {
     }
 
     private void onText(Conn c, byte[] data, int start, int end, long now) {
+      // {"type":"update"...: skip snapshot and control messages
+      if (end - start < 10 || data[start + 9] != 'u') {
+        return;
+      }
       int t = indexOf(data, start, end, T);
       int s = indexOf(data, start, end, S);
       if (t < 0 || s < 0) {
