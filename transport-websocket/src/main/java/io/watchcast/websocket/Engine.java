@@ -53,6 +53,7 @@ final class Engine extends WebSocketServer {
   private final AtomicInteger admitted = new AtomicInteger();
   private final ConcurrentHashMap<InetAddress, Integer> perAddress = new ConcurrentHashMap<>();
   private volatile ScheduledExecutorService housekeeping;
+  final Writer writer = new Writer();
 
   final AtomicInteger openNow = new AtomicInteger();
   final LongAdder opened = new LongAdder();
@@ -101,7 +102,9 @@ final class Engine extends WebSocketServer {
       }
       ws.setAttachment(c);
       all.add(c);
-      return new HookedChannel(channel, c);
+      HookedChannel hooked = new HookedChannel(channel, c);
+      c.channel(hooked);
+      return hooked;
     }
 
     @Override
@@ -116,7 +119,62 @@ final class Engine extends WebSocketServer {
     bound.complete(null);
   }
 
+  /**
+   * The writer thread: writes the batches of connections that have nothing waiting in the socket
+   * layer straight to their sockets, so that an idle connection's message costs one system call and
+   * no selector round trip.
+   */
+  final class Writer implements Runnable {
+    private final java.util.concurrent.ConcurrentLinkedQueue<WsConnection> ready =
+        new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private volatile Thread thread;
+    private volatile boolean waiting;
+    private volatile boolean stopped;
+
+    void start() {
+      Thread t = new Thread(this, "watchcast-ws-writer");
+      t.setDaemon(true);
+      thread = t;
+      t.start();
+    }
+
+    void schedule(WsConnection c) {
+      ready.add(c);
+      if (waiting) {
+        java.util.concurrent.locks.LockSupport.unpark(thread);
+      }
+    }
+
+    void stop() {
+      stopped = true;
+      Thread t = thread;
+      if (t != null) {
+        java.util.concurrent.locks.LockSupport.unpark(t);
+      }
+    }
+
+    @Override
+    public void run() {
+      while (!stopped) {
+        WsConnection c;
+        while ((c = ready.poll()) != null) {
+          try {
+            c.writeDirect();
+          } catch (RuntimeException e) {
+            log.error("Writing to {} failed", c, e);
+          }
+        }
+        waiting = true;
+        if (ready.isEmpty() && !stopped) {
+          java.util.concurrent.locks.LockSupport.park(this);
+        }
+        waiting = false;
+      }
+    }
+  }
+
   void startHousekeeping() {
+    writer.start();
     long tickMillis =
         Math.max(
             50,
@@ -163,6 +221,7 @@ final class Engine extends WebSocketServer {
   }
 
   void shutdown() {
+    writer.stop();
     ScheduledExecutorService s = housekeeping;
     if (s != null) {
       s.shutdownNow();

@@ -9,11 +9,14 @@ import java.nio.channels.SocketChannel;
  * The socket as Java-WebSocket sees it, with three hooks: the {@link Frames#PULL} marker in the
  * write path (the moment everything queued before it has been written, the connection pulls its
  * next batch from the hub), a cap on handshake bytes in the read path, and the end of the
- * connection in {@link #close()}. Used by the selector thread only (close: any thread).
+ * connection in {@link #close()}. Read by the selector thread; written by the selector thread and,
+ * for idle connections, by the transport's writer thread ({@link #writeNow}), one at a time.
  */
 final class HookedChannel implements ByteChannel {
   private final SocketChannel socket;
   private final WsConnection connection;
+  // Serializes the selector's writes with the writer thread's direct writes of one connection.
+  private final Object writeLock = new Object();
   private int handshakeBytes;
 
   HookedChannel(SocketChannel socket, WsConnection connection) {
@@ -40,7 +43,15 @@ final class HookedChannel implements ByteChannel {
       connection.pull();
       return 0;
     }
-    int n = socket.write(src);
+    return writeNow(src);
+  }
+
+  /** Writes what the socket takes now, without blocking: from the selector or the writer thread. */
+  int writeNow(ByteBuffer src) throws IOException {
+    int n;
+    synchronized (writeLock) {
+      n = socket.write(src);
+    }
     if (n > 0) {
       connection.engine.bytesSent.add(n);
     }

@@ -4,6 +4,7 @@ import io.watchcast.CloseReason;
 import io.watchcast.Connection;
 import io.watchcast.EncodedMessage;
 import io.watchcast.Session;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -21,12 +22,13 @@ import org.slf4j.LoggerFactory;
  * One client: the hub's {@link Connection} over one Java-WebSocket connection.
  *
  * <p>Outbound path. The hub calls {@link #messagesAvailable()} (any thread) when this connection's
- * queue becomes non-empty; that queues the {@link Frames#PULL} marker behind whatever the socket
- * layer still has to write and wakes the selector. When the selector reaches the marker, everything
- * before it has been written: {@link #pull()} then drains the session (up to {@link
- * WebSocketTransport#MAX_BATCH_BYTES}), concatenates the pre-built frames and queues them as one
- * buffer, so the socket layer holds at most one batch per connection and a backlog leaves in one
- * write.
+ * queue becomes non-empty; that hands the connection to the transport's writer thread. If nothing
+ * waits in the socket layer, {@link #writeDirect()} drains the session (up to {@link
+ * WebSocketTransport#MAX_BATCH_BYTES}), concatenates the pre-built frames and writes them to the
+ * socket in one call. Otherwise (or for what the socket did not take) the {@link Frames#PULL}
+ * marker goes behind what waits in Java-WebSocket's queue; when the selector reaches it, everything
+ * before it has been written, and {@link #pull()} queues the next batch as one buffer. So the
+ * socket layer holds at most one batch per connection and a backlog leaves in one write.
  */
 final class WsConnection implements Connection {
   private static final Logger log = LoggerFactory.getLogger(WsConnection.class);
@@ -51,8 +53,9 @@ final class WsConnection implements Connection {
 
   // The outbound state: whether a PULL marker is queued or a pull is running.
   private final AtomicBoolean pullQueued = new AtomicBoolean();
-  // Used by the selector thread only, under the ws monitor.
+  // Used under the ws monitor only (selector or writer thread).
   private final List<EncodedMessage> batch = new ArrayList<>();
+  private volatile HookedChannel channel;
 
   WsConnection(Engine engine, WebSocketImpl ws, String id) {
     this.engine = engine;
@@ -74,6 +77,10 @@ final class WsConnection implements Connection {
   InetAddress remoteInetAddress() {
     InetSocketAddress r = remote;
     return r == null ? null : r.getAddress();
+  }
+
+  void channel(HookedChannel channel) {
+    this.channel = channel;
   }
 
   void remote(InetSocketAddress remote) {
@@ -161,11 +168,68 @@ final class WsConnection implements Connection {
     if (!ws.isOpen() || ws.isFlushAndClose()) {
       return;
     }
-    ws.outQueue.add(Frames.PULL);
-    try {
-      engine.onWriteDemand(ws);
-    } catch (ClosedSelectorException e) {
-      // the transport is shutting down; the connection is dropped with it
+    engine.writer.schedule(this);
+  }
+
+  /**
+   * Writer thread. If the socket layer holds nothing for this connection, drain the hub's queue and
+   * write the batch straight to the socket (one system call; the selector is not involved);
+   * whatever the socket does not take, and everything while bytes still wait, goes through
+   * Java-WebSocket's queue and the selector, behind a {@link Frames#PULL} marker.
+   */
+  void writeDirect() {
+    Session s = session;
+    if (s == null) {
+      pullQueued.set(false);
+      return;
+    }
+    HookedChannel ch = channel;
+    boolean viaSelector = false;
+    boolean again = false;
+    synchronized (ws) { // Java-WebSocket's close() holds it: no frame after a close frame
+      if (!ws.isOpen() || ws.isFlushAndClose()) {
+        return; // leave pullQueued set: nothing more will be written
+      }
+      if (!ws.outQueue.isEmpty()) {
+        ws.outQueue.add(Frames.PULL); // pull once what waits has been written
+        viaSelector = true;
+      } else {
+        int n = s.drainTo(batch, WebSocketTransport.MAX_BATCH_BYTES);
+        if (n > 0) {
+          ByteBuffer buffer = Frames.concat(batch);
+          batch.clear();
+          engine.framesSent.add(n);
+          engine.writes.increment();
+          try {
+            ch.writeNow(buffer);
+          } catch (IOException e) {
+            ws.closeConnection(CloseFrame.ABNORMAL_CLOSE, "write failed: " + e.getMessage());
+            return;
+          }
+          if (buffer.hasRemaining()) {
+            ws.outQueue.add(buffer); // the socket is full: the selector finishes it
+            viaSelector = true;
+          }
+        }
+        pullQueued.set(false);
+        if (s.queuedMessages() > 0 && !pullQueued.getAndSet(true)) {
+          if (viaSelector) {
+            ws.outQueue.add(Frames.PULL);
+          } else {
+            again = true;
+          }
+        }
+      }
+    }
+    if (again) {
+      engine.writer.schedule(this);
+    }
+    if (viaSelector) {
+      try {
+        engine.onWriteDemand(ws);
+      } catch (ClosedSelectorException e) {
+        // the transport is shutting down; the connection is dropped with it
+      }
     }
   }
 
