@@ -75,19 +75,22 @@ import java.util.concurrent.TimeoutException;
  * <h2>Fan-out and memory</h2>
  *
  * Each message is framed once (a complete server text frame, cached on the message) and the same
- * bytes go to every connection. A connection's frames are pulled from the hub only when its
- * previous write has left for the socket, and everything waiting (up to {@value #MAX_BATCH_BYTES}
- * bytes) leaves in one buffer and one write. A client that stops reading therefore holds at most
- * one batch in the socket layer plus its hub queue ({@link Limits#maxQueuedBytes()}), never more.
+ * bytes go to every connection. A connection with nothing unwritten gets its waiting frames (up to
+ * {@value #MAX_BATCH_BYTES} bytes) concatenated and written straight to its socket by the writer
+ * thread; a backlogged one gets them from the selector in one buffer once its previous write has
+ * left. A client that stops reading therefore holds at most one batch in the socket layer plus its
+ * hub queue ({@link Limits#maxQueuedBytes()}), never more.
  *
  * <h2>Threads</h2>
  *
- * {@link #start()} starts, as daemon threads: one selector thread (accepts, reads, and does every
- * socket write, pulling each connection's next batch from the hub), {@link Builder#workerThreads}
- * worker threads (decode frames and handshakes; run the {@link Authenticator}, the hub's {@code
- * Session.receive} and so its {@code Authorizer}; one client is always served by the same worker,
- * so its messages are handled in order), a ping timer and a housekeeping timer. The hub's publisher
- * threads only enqueue and wake the selector. No user code runs under a lock of ours.
+ * {@link #start()} starts, as daemon threads: one selector thread (accepts, reads, finishes writes
+ * the socket could not take at once and pulls a backlogged connection's next batch), one writer
+ * thread (writes idle connections' batches straight to their sockets), {@link
+ * Builder#workerThreads} worker threads (decode frames and handshakes; run the {@link
+ * Authenticator}, the hub's {@code Session.receive} and so its {@code Authorizer}; one client is
+ * always served by the same worker, so its messages are handled in order), a ping timer and a
+ * housekeeping timer. The hub's publisher threads only hand connections to the writer. No user code
+ * runs under a lock of ours.
  *
  * <p>Thread-safe. A transport starts once; {@link #close()} is idempotent.
  */
