@@ -26,6 +26,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * <pre>
  * in:  CONNECT port path n        out: CONNECTED ms
  * in:  EXPECT k                   (every connection must receive k messages)
+ *                                 out: P received (about every millisecond while it changes)
  *                                 out: RESULT key=value ... (when all arrived or progress stops)
  * in:  CLOSE                      out: CLOSED
  * </pre>
@@ -114,10 +115,12 @@ public final class LoadClient {
       if (now != last) {
         last = now;
         lastChange = System.nanoTime();
+        System.out.println("P " + now); // progress, for a publisher paced by the clients
+        System.out.flush();
       } else if (System.nanoTime() - lastChange > TimeUnit.SECONDS.toNanos(15)) {
         break; // no progress: report the loss
       }
-      Thread.sleep(2);
+      Thread.sleep(1);
     }
     long cpu = cpuNanos() - cpuStart;
     LatencyHistogram h = new LatencyHistogram();
