@@ -200,7 +200,10 @@ public final class LoadBenchmark {
       }
       long heapConnected = heapAfterGc();
       String idle =
-          idleHeap(heapBefore, heapConnected, n) + " (connect " + connected.substring(10) + " ms)";
+          idleHeap(heapBefore, heapConnected, n)
+              + " (connect "
+              + connected.substring(10).replace(" retries ", " ms, retries ")
+              + ")";
 
       // Full speed, paced by the clients' progress.
       WebSocketStats before0 = ws.stats();
@@ -315,7 +318,10 @@ public final class LoadBenchmark {
       }
       long heapConnected = heapAfterGc();
       String idle =
-          idleHeap(heapBefore, heapConnected, n) + " (connect " + connected.substring(10) + " ms)";
+          idleHeap(heapBefore, heapConnected, n)
+              + " (connect "
+              + connected.substring(10).replace(" retries ", " ms, retries ")
+              + ")";
       String envelopeHead = "{\"type\":\"update\",\"topic\":\"load\",\"data\":";
 
       expect(fullK);

@@ -42,6 +42,7 @@ public final class LoadClient {
   private final int threads;
   private final List<Worker> workers = new ArrayList<>();
   private final AtomicLong received = new AtomicLong();
+  private final AtomicLong retries = new AtomicLong();
   private volatile int expect;
 
   private LoadClient(int threads) {
@@ -86,6 +87,7 @@ public final class LoadClient {
   private void connect(int port, String path, int n) throws Exception {
     long start = System.nanoTime();
     received.set(0);
+    retries.set(0);
     CountDownLatch open = new CountDownLatch(n);
     for (int t = 0; t < threads; t++) {
       int share = n / threads + (t < n % threads ? 1 : 0);
@@ -96,7 +98,8 @@ public final class LoadClient {
     if (!open.await(300, TimeUnit.SECONDS)) {
       System.out.println("ERROR only " + (n - open.getCount()) + " of " + n + " connected");
     } else {
-      System.out.println("CONNECTED " + (System.nanoTime() - start) / 1_000_000);
+      System.out.println(
+          "CONNECTED " + (System.nanoTime() - start) / 1_000_000 + " retries " + retries.get());
     }
     System.out.flush();
   }
@@ -275,9 +278,13 @@ public final class LoadClient {
                 if (!read(c)) {
                   key.cancel();
                   c.channel.close();
-                  closed.incrementAndGet();
                   if (!wasUpgraded) {
                     pending--;
+                    started--; // retry: open another connection in its place
+                    conns.remove(c);
+                    retries.incrementAndGet();
+                  } else {
+                    closed.incrementAndGet();
                   }
                 } else if (!wasUpgraded && c.upgraded) {
                   pending--;
@@ -291,7 +298,14 @@ public final class LoadClient {
               } catch (IOException ignored) {
                 // closing anyway
               }
-              closed.incrementAndGet();
+              if (!c.upgraded) {
+                pending--;
+                started--; // retry: open another connection in its place
+                conns.remove(c);
+                retries.incrementAndGet();
+              } else {
+                closed.incrementAndGet();
+              }
             }
           }
         }
