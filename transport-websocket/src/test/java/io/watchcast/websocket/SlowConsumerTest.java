@@ -189,6 +189,7 @@ final class SlowConsumerTest {
       for (int k = 1; k <= 100; k++) {
         bigBudget.publish("feed", k);
       }
+      slow.socket.setReceiveBufferSize(1 << 20); // read the 8 MiB back quickly
       long id = 0;
       while (id < large + 100) {
         RawClient.Frame f = slow.readFrame();
