@@ -11,6 +11,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,12 +20,14 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
 import org.java_websocket.WebSocket;
 import org.java_websocket.WebSocketAdapter;
 import org.java_websocket.WebSocketImpl;
@@ -67,7 +70,7 @@ final class Engine extends WebSocketServer {
         t.bindAddress,
         t.workerThreads,
         Collections.singletonList(new WatchcastDraft(t.maxFrameBytes)),
-        Collections.synchronizedSet(new java.util.HashSet<>()));
+        Collections.synchronizedSet(new HashSet<>()));
     this.transport = t;
     setTcpNoDelay(true);
     setReuseAddr(true);
@@ -125,8 +128,7 @@ final class Engine extends WebSocketServer {
    * no selector round trip.
    */
   final class Writer implements Runnable {
-    private final java.util.concurrent.ConcurrentLinkedQueue<WsConnection> ready =
-        new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<WsConnection> ready = new ConcurrentLinkedQueue<>();
     private volatile Thread thread;
     private volatile boolean waiting;
     private volatile boolean stopped;
@@ -141,7 +143,7 @@ final class Engine extends WebSocketServer {
     void schedule(WsConnection c) {
       ready.add(c);
       if (waiting) {
-        java.util.concurrent.locks.LockSupport.unpark(thread);
+        LockSupport.unpark(thread);
       }
     }
 
@@ -149,7 +151,7 @@ final class Engine extends WebSocketServer {
       stopped = true;
       Thread t = thread;
       if (t != null) {
-        java.util.concurrent.locks.LockSupport.unpark(t);
+        LockSupport.unpark(t);
       }
     }
 
@@ -166,7 +168,7 @@ final class Engine extends WebSocketServer {
         }
         waiting = true;
         if (ready.isEmpty() && !stopped) {
-          java.util.concurrent.locks.LockSupport.park(this);
+          LockSupport.park(this);
         }
         waiting = false;
       }
