@@ -217,7 +217,7 @@ final class HostileInputTest {
           rateLimited++;
         }
       }
-      assertThat(pongs).isBetween(100, 150);
+      assertThat(pongs).isBetween(100, 300); // the burst, plus 50/s refill while the flood is read
       assertThat(rateLimited).isPositive();
     }
   }
