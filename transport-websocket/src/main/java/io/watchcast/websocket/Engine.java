@@ -155,6 +155,13 @@ final class Engine extends WebSocketServer {
       }
     }
 
+    /** Connections handed to the selector in this pass; their write interest is asked again. */
+    private final List<WsConnection> handedOff = new ArrayList<>();
+
+    void handedOff(WsConnection c) {
+      handedOff.add(c);
+    }
+
     @Override
     public void run() {
       while (!stopped) {
@@ -166,6 +173,16 @@ final class Engine extends WebSocketServer {
             log.error("Writing to {} failed", c, e);
           }
         }
+        // A second request for write interest, after the pass: the selector may have reset the
+        // first one while it finished an earlier write of the same connection.
+        for (int i = 0; i < handedOff.size(); i++) {
+          try {
+            onWriteDemand(handedOff.get(i).ws);
+          } catch (RuntimeException e) {
+            // closed meanwhile
+          }
+        }
+        handedOff.clear();
         waiting = true;
         if (ready.isEmpty() && !stopped) {
           LockSupport.park(this);
@@ -208,6 +225,16 @@ final class Engine extends WebSocketServer {
             c.ws.closeConnection(CloseFrame.ABNORMAL_CLOSE, "handshake timeout");
           }
           continue;
+        }
+        if (c.state() == WsConnection.OPEN && c.ws.hasBufferedData()) {
+          // Re-arm write interest: Java-WebSocket's selector resets it to read-only after a
+          // write pass, and can overwrite a concurrent request for it (a lost wake-up, repaired
+          // here within a tick).
+          try {
+            onWriteDemand(c.ws);
+          } catch (RuntimeException e) {
+            // closed meanwhile
+          }
         }
         if (c.ws.isClosing() || c.ws.isFlushAndClose()) {
           c.markClosing();

@@ -227,6 +227,7 @@ final class WsConnection implements Connection {
     if (viaSelector) {
       try {
         engine.onWriteDemand(ws);
+        engine.writer.handedOff(this);
       } catch (ClosedSelectorException e) {
         // the transport is shutting down; the connection is dropped with it
       }

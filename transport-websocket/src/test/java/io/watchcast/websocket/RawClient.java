@@ -145,15 +145,15 @@ final class RawClient implements AutoCloseable {
     return new Frame(b0 & 0x0F, payload);
   }
 
-  /** Reads frames until a close frame; returns it. Answers pings. */
+  /**
+   * Reads frames until a close frame; returns it. Sends nothing (a pong written after the server
+   * closed would be answered with a reset, which discards the close frame not yet read).
+   */
   Frame readUntilClose() throws IOException {
     while (true) {
       Frame f = readFrame();
       if (f.opcode() == 8) {
         return f;
-      }
-      if (f.opcode() == 9) {
-        sendFrame(10, f.payload());
       }
     }
   }
