@@ -1,0 +1,499 @@
+package io.watchcast.benchmarks.load;
+
+import io.watchcast.ConnectionManager;
+import io.watchcast.Limits;
+import io.watchcast.RawJson;
+import io.watchcast.websocket.WebSocketStats;
+import io.watchcast.websocket.WebSocketTransport;
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryMXBean;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * End-to-end load benchmark of the WebSocket transport against a naive Java-WebSocket broadcast,
+ * over real loopback sockets, with the load generator ({@link LoadClient}) in a separate JVM.
+ *
+ * <pre>
+ * ./mvnw -B -q -pl benchmarks -am package -DskipTests
+ * java -Xmx2g -cp benchmarks/target/benchmarks.jar io.watchcast.benchmarks.load.LoadBenchmark \
+ *     [clients=100,1000,10000] [quick]
+ * </pre>
+ *
+ * For each N: N clients connect (idle heap per connection measured after a full GC), then the
+ * server publishes K messages of about 200 bytes at full speed and at a fixed rate; the client JVM
+ * reports deliveries per second, latency p50/p99/max (publish time in the payload, CLOCK_MONOTONIC
+ * on both sides), loss and order; this JVM reports its CPU time for the run. Then the same against
+ * the baseline. Results are printed as a Markdown table.
+ *
+ * <p>Two kinds of "as fast as it can": <b>unpaced</b> publishes K messages back to back (a burst:
+ * the latency is how long the backlog takes to drain); <b>paced</b> publishes as fast as the
+ * clients consume, keeping at most {@code -Dwindow=20} messages per client in flight end to end
+ * (the client JVM reports its progress every millisecond), the same for both servers: throughput at
+ * bounded latency. In the unpaced runs the hub's 1 MiB per-client budget may close clients that
+ * fall behind, by design; the loss column then says how many messages they missed.
+ */
+public final class LoadBenchmark {
+  static final int WINDOW = Integer.getInteger("window", 20);
+  static final String PAD = "p".repeat(88);
+
+  private final MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
+  private final List<Map<String, String>> rows = new ArrayList<>();
+  private Process client;
+  private PrintWriter toClient;
+  private BufferedReader fromClient;
+  private final java.util.concurrent.BlockingQueue<String> lines =
+      new java.util.concurrent.LinkedBlockingQueue<>();
+  private final java.util.concurrent.atomic.AtomicLong progress =
+      new java.util.concurrent.atomic.AtomicLong();
+
+  public static void main(String[] args) throws Exception {
+    int[] sizes = {100, 1000, 10_000};
+    boolean quick = false;
+    for (String a : args) {
+      if (a.startsWith("clients=")) {
+        String[] p = a.substring(8).split(",");
+        sizes = new int[p.length];
+        for (int i = 0; i < p.length; i++) {
+          sizes[i] = Integer.parseInt(p[i]);
+        }
+      } else if (a.equals("quick")) {
+        quick = true;
+      }
+    }
+    new LoadBenchmark().run(sizes, quick);
+  }
+
+  private void run(int[] sizes, boolean quick) throws Exception {
+    startClient();
+    try {
+      for (int n : sizes) {
+        int fullK = Math.max(20, (quick ? 100_000 : 500_000) / n);
+        int rate = n >= 10_000 ? 10 : 100;
+        int seconds = quick ? 3 : 10;
+        runWatchcast(n, fullK, rate, seconds);
+        runBaseline(n, fullK, rate, seconds);
+      }
+    } finally {
+      send("EXIT");
+      client.waitFor(10, TimeUnit.SECONDS);
+      client.destroy();
+    }
+    printTable();
+  }
+
+  private void startClient() throws Exception {
+    String java =
+        System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
+    ProcessBuilder pb =
+        new ProcessBuilder(
+            java,
+            "-Xmx1g",
+            "-Dclient.threads=" + Integer.getInteger("client.threads", 1),
+            "-cp",
+            System.getProperty("java.class.path"),
+            LoadClient.class.getName());
+    pb.redirectError(ProcessBuilder.Redirect.INHERIT);
+    client = pb.start();
+    toClient = new PrintWriter(client.getOutputStream(), true, StandardCharsets.UTF_8);
+    fromClient =
+        new BufferedReader(new InputStreamReader(client.getInputStream(), StandardCharsets.UTF_8));
+    Thread reader =
+        new Thread(
+            () -> {
+              try {
+                String line;
+                while ((line = fromClient.readLine()) != null) {
+                  if (line.startsWith("P ")) {
+                    progress.set(Long.parseLong(line.substring(2)));
+                  } else {
+                    lines.add(line);
+                  }
+                }
+              } catch (Exception e) {
+                lines.add("ERROR " + e);
+              }
+            },
+            "client-output");
+    reader.setDaemon(true);
+    reader.start();
+  }
+
+  /** Sends EXPECT and resets the progress the pacing reads. */
+  private void expect(int k) {
+    progress.set(0);
+    send("EXPECT " + k);
+  }
+
+  /** Waits until the clients are at most {@link #WINDOW} messages each behind message {@code i}. */
+  private void paceByClients(long i, int n) {
+    while ((i - 1) * n - progress.get() > (long) WINDOW * n) {
+      LockSupport.parkNanos(20_000);
+    }
+  }
+
+  private void send(String line) {
+    toClient.println(line);
+    toClient.flush();
+  }
+
+  private String expectLine(String prefix) throws Exception {
+    String line = lines.poll(600, TimeUnit.SECONDS);
+    if (line == null || !line.startsWith(prefix)) {
+      throw new IllegalStateException("client said: " + line);
+    }
+    return line;
+  }
+
+  private long heapAfterGc() throws InterruptedException {
+    for (int i = 0; i < 3; i++) {
+      System.gc();
+      Thread.sleep(100);
+    }
+    return memory.getHeapMemoryUsage().getUsed();
+  }
+
+  private static long cpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
+  }
+
+  static String payload(long seq) {
+    return "{\"t\":" + System.nanoTime() + ",\"s\":" + seq + ",\"pad\":\"" + PAD + "\"}";
+  }
+
+  static String payload(long seq, long t) {
+    return "{\"t\":" + t + ",\"s\":" + seq + ",\"pad\":\"" + PAD + "\"}";
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private void runWatchcast(int n, int fullK, int rate, int seconds) throws Exception {
+    long heapBefore = heapAfterGc();
+    ConnectionManager hub = ConnectionManager.builder().limits(Limits.defaults()).build();
+    WebSocketTransport ws =
+        WebSocketTransport.builder(hub)
+            .maxConnections(n + 100)
+            .maxConnectionsPerAddress(n + 100)
+            .build();
+    ws.start();
+    try {
+      String topic = "load";
+      send("CONNECT " + ws.port() + " /ws?topic=" + topic + " " + n);
+      String connected = expectLine("CONNECTED");
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (hub.topic("load").map(t -> t.subscribers()).orElse(0) < n) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("subscribers: " + hub.topic("load"));
+        }
+        Thread.sleep(10);
+      }
+      long heapConnected = heapAfterGc();
+      String idle =
+          idleHeap(heapBefore, heapConnected, n)
+              + " (connect "
+              + connected.substring(10).replace(" retries ", " ms, retries ")
+              + ")";
+
+      // Full speed, paced by the clients' progress.
+      WebSocketStats before0 = ws.stats();
+      expect(fullK);
+      long cpu0 = cpuNanos();
+      long wall0 = System.nanoTime();
+      for (int i = 1; i <= fullK; i++) {
+        paceByClients(i, n);
+        hub.publish("load", RawJson.of(payload(i)));
+      }
+      String full = expectLine("RESULT");
+      long cpu = cpuNanos() - cpu0;
+      long wall = System.nanoTime() - wall0;
+      row(
+          "watchcast",
+          n,
+          "full speed, paced",
+          fullK,
+          full,
+          cpu,
+          wall,
+          idle,
+          batching(ws.stats(), before0));
+
+      // Unpaced: K messages as fast as publish() returns.
+      topic = "load2";
+      send("CLOSE");
+      expectLine("CLOSED");
+      send("CONNECT " + ws.port() + " /ws?topic=" + topic + " " + n);
+      expectLine("CONNECTED");
+      while (hub.topic(topic).map(t -> t.subscribers()).orElse(0) < n) {
+        Thread.sleep(10);
+      }
+      WebSocketStats before2 = ws.stats();
+      long slowBefore = hub.stats().slowConsumersClosed();
+      expect(fullK);
+      cpu0 = cpuNanos();
+      wall0 = System.nanoTime();
+      for (int i = 1; i <= fullK; i++) {
+        hub.publish(topic, RawJson.of(payload(i)));
+      }
+      String unpaced = expectLine("RESULT");
+      row(
+          "watchcast",
+          n,
+          "unpaced",
+          fullK,
+          unpaced,
+          cpuNanos() - cpu0,
+          System.nanoTime() - wall0,
+          idle,
+          batching(ws.stats(), before2)
+              + ", slow consumers closed: "
+              + (hub.stats().slowConsumersClosed() - slowBefore));
+
+      // Fixed rate.
+      WebSocketStats before1 = ws.stats();
+      int k = rate * seconds;
+      expect(k);
+      long period = TimeUnit.SECONDS.toNanos(1) / rate;
+      cpu0 = cpuNanos();
+      wall0 = System.nanoTime();
+      long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20);
+      for (int i = 1; i <= k; i++) {
+        long due = start + (i - 1) * period;
+        while (System.nanoTime() < due) {
+          LockSupport.parkNanos(Math.max(1000, due - System.nanoTime() - 50_000));
+        }
+        // The intended time, not the actual one: a late publish counts as latency.
+        hub.publish(topic, RawJson.of(payload(i, due)));
+      }
+      String fixed = expectLine("RESULT");
+      cpu = cpuNanos() - cpu0;
+      wall = System.nanoTime() - wall0;
+      row(
+          "watchcast",
+          n,
+          rate + " msg/s",
+          k,
+          fixed,
+          cpu,
+          wall,
+          idle,
+          batching(ws.stats(), before1));
+      send("CLOSE");
+      expectLine("CLOSED");
+    } finally {
+      ws.close();
+      hub.close();
+    }
+  }
+
+  private static String batching(WebSocketStats now, WebSocketStats before) {
+    long frames = now.framesSent() - before.framesSent();
+    long writes = now.writes() - before.writes();
+    return String.format(Locale.ROOT, "%.1f frames/write", frames / (double) Math.max(1, writes));
+  }
+
+  private void runBaseline(int n, int fullK, int rate, int seconds) throws Exception {
+    long heapBefore = heapAfterGc();
+    BaselineServer server = new BaselineServer();
+    server.startAndWait();
+    try {
+      send("CONNECT " + server.getPort() + " / " + n);
+      String connected = expectLine("CONNECTED");
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (server.getConnections().size() < n) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("connections: " + server.getConnections().size());
+        }
+        Thread.sleep(10);
+      }
+      long heapConnected = heapAfterGc();
+      String idle =
+          idleHeap(heapBefore, heapConnected, n)
+              + " (connect "
+              + connected.substring(10).replace(" retries ", " ms, retries ")
+              + ")";
+      String envelopeHead = "{\"type\":\"update\",\"topic\":\"load\",\"data\":";
+
+      expect(fullK);
+      long cpu0 = cpuNanos();
+      long wall0 = System.nanoTime();
+      for (int i = 1; i <= fullK; i++) {
+        paceByClients(i, n);
+        server.publish(envelope(envelopeHead, payload(i), i));
+      }
+      String full = expectLine("RESULT");
+      row(
+          "baseline",
+          n,
+          "full speed, paced",
+          fullK,
+          full,
+          cpuNanos() - cpu0,
+          System.nanoTime() - wall0,
+          idle,
+          "");
+
+      expect(fullK);
+      cpu0 = cpuNanos();
+      wall0 = System.nanoTime();
+      for (int i = 1; i <= fullK; i++) {
+        server.publish(envelope(envelopeHead, payload(i), i));
+      }
+      String unpaced = expectLine("RESULT");
+      row(
+          "baseline",
+          n,
+          "unpaced",
+          fullK,
+          unpaced,
+          cpuNanos() - cpu0,
+          System.nanoTime() - wall0,
+          idle,
+          "");
+
+      int k = rate * seconds;
+      expect(k);
+      long period = TimeUnit.SECONDS.toNanos(1) / rate;
+      cpu0 = cpuNanos();
+      wall0 = System.nanoTime();
+      long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20);
+      for (int i = 1; i <= k; i++) {
+        long due = start + (i - 1) * period;
+        while (System.nanoTime() < due) {
+          LockSupport.parkNanos(Math.max(1000, due - System.nanoTime() - 50_000));
+        }
+        server.publish(envelope(envelopeHead, payload(i, due), i));
+      }
+      String fixed = expectLine("RESULT");
+      row(
+          "baseline",
+          n,
+          rate + " msg/s",
+          k,
+          fixed,
+          cpuNanos() - cpu0,
+          System.nanoTime() - wall0,
+          idle,
+          "");
+      send("CLOSE");
+      expectLine("CLOSED");
+    } finally {
+      try {
+        server.stop(1000);
+      } catch (RuntimeException e) {
+        // Java-WebSocket 1.6.0's stop() can race with its own selector shutdown
+      }
+    }
+  }
+
+  /** The same envelope the hub writes (type, topic, data, timestamp, id, epoch). */
+  private static String envelope(String head, String data, long id) {
+    return head
+        + data
+        + ",\"timestamp\":"
+        + System.currentTimeMillis()
+        + ",\"id\":"
+        + id
+        + ",\"epoch\":\"k3x9ab\"}";
+  }
+
+  private static String idleHeap(long before, long after, int n) {
+    long delta = after - before;
+    return String.format(
+        Locale.ROOT, "%.1f MB total, %.2f KB/conn", delta / 1e6, delta / 1024.0 / n);
+  }
+
+  private void row(
+      String server,
+      int n,
+      String mode,
+      int k,
+      String result,
+      long cpuNanos,
+      long wallNanos,
+      String idle,
+      String extra) {
+    Map<String, String> r = new LinkedHashMap<>();
+    r.put("server", server);
+    r.put("clients", Integer.toString(n));
+    r.put("mode", mode);
+    r.put("k", Integer.toString(k));
+    for (String kv : result.substring("RESULT ".length()).split(" ")) {
+      String[] p = kv.split("=", 2);
+      r.put(p[0], p[1]);
+    }
+    r.put("serverCpu", String.format(Locale.ROOT, "%.2f cores", cpuNanos / (double) wallNanos));
+    long deliveries = Long.parseLong(r.get("received"));
+    r.put(
+        "cpuPerDelivery",
+        String.format(Locale.ROOT, "%.2f µs", cpuNanos / 1000.0 / Math.max(1, deliveries)));
+    r.put("idleHeap", idle);
+    r.put("extra", extra);
+    rows.add(r);
+    System.err.println(r);
+  }
+
+  private void printTable() {
+    System.out.println(
+        "| server | clients | mode | K | deliveries/s | p50 | p99 | max | loss | out of order |"
+            + " server CPU | CPU/delivery | client CPU ms | idle heap | notes |");
+    System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (Map<String, String> r : rows) {
+      System.out.printf(
+          Locale.ROOT,
+          "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n",
+          r.get("server"),
+          r.get("clients"),
+          r.get("mode"),
+          r.get("k"),
+          r.get("perSecond"),
+          ms(r.get("p50us")),
+          ms(r.get("p99us")),
+          ms(r.get("maxus")),
+          r.get("loss"),
+          r.get("outOfOrder"),
+          r.get("serverCpu"),
+          r.get("cpuPerDelivery"),
+          r.get("clientCpuMs"),
+          r.get("idleHeap"),
+          r.get("extra"));
+    }
+    System.out.println();
+    System.out.println("Ratios (watchcast / baseline deliveries per second):");
+    for (Map<String, String> w : rows) {
+      if (!w.get("server").equals("watchcast")) {
+        continue;
+      }
+      for (Map<String, String> b : rows) {
+        if (b.get("server").equals("baseline")
+            && b.get("clients").equals(w.get("clients"))
+            && b.get("mode").equals(w.get("mode"))) {
+          double ratio =
+              Double.parseDouble(w.get("perSecond")) / Double.parseDouble(b.get("perSecond"));
+          System.out.printf(
+              Locale.ROOT,
+              "- %s clients, %s: %.2fx (p99 %s vs %s)%n",
+              w.get("clients"),
+              w.get("mode"),
+              ratio,
+              ms(w.get("p99us")),
+              ms(b.get("p99us")));
+        }
+      }
+    }
+  }
+
+  private static String ms(String micros) {
+    return String.format(Locale.ROOT, "%.2f ms", Long.parseLong(micros) / 1000.0);
+  }
+}
