@@ -71,10 +71,12 @@
     tr.append(el("td", null, s.name), el("td", null, s.description || ""), el("td", null, String(s.files)), el("td", "muted", ago(s.modified)));
     return tr;
   }
+  function flatten(x) { return Array.isArray(x) ? x.reduce(function (a, y) { return a.concat(flatten(y)); }, []) : x ? [x] : []; }
   function renderLogs(batch, replace) {
     var pre = $("logs"), atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
     if (replace) pre.textContent = "";
-    (Array.isArray(batch) ? batch : [batch]).forEach(function (entry) {
+    // A batch topic's data is the list of what was published; each publish is a list of chunks.
+    flatten(batch).forEach(function (entry) {
       (entry.lines || []).forEach(function (line) {
         var row = el("div"); row.append(el("span", "file", entry.file + " "), document.createTextNode(line));
         pre.append(row); flash(row);
