@@ -56,7 +56,7 @@ final class MemoryCollector implements Collector<MemoryCollector.Notes> {
               name,
               markdown ? "markdown" : "json",
               title,
-              shorten(markdown ? text : prettyJson(text)),
+              shorten(markdown ? withoutTitle(text) : prettyJson(text)),
               Files.getLastModifiedTime(file).toMillis(),
               text.length()));
     }
@@ -71,6 +71,16 @@ final class MemoryCollector implements Collector<MemoryCollector.Notes> {
       }
     }
     return fallback;
+  }
+
+  /** The text without its leading "# Title" line, which the page shows as the title. */
+  private static String withoutTitle(String text) {
+    String trimmed = text.stripLeading();
+    if (!trimmed.startsWith("# ")) {
+      return text;
+    }
+    int end = trimmed.indexOf('\n');
+    return end < 0 ? "" : trimmed.substring(end + 1).strip();
   }
 
   private static String jsonTitle(String text, String fallback) {

@@ -90,6 +90,11 @@ final class DashboardBrowserTest {
         v -> v.asInt() == 6,
         Duration.ofSeconds(5));
 
+    // The picture for the README: once the change highlights have faded.
+    browser.await(
+        "return document.querySelectorAll('.changed').length;",
+        v -> v.asInt() == 0,
+        Duration.ofSeconds(5));
     Path png = Path.of("..", "docs", "dashboard.png");
     if (Files.isDirectory(png.getParent())) {
       Files.write(png, browser.screenshot());

@@ -5,7 +5,10 @@
   var state = { memory: {}, skills: {} };
 
   function el(tag, cls, text) { var e = document.createElement(tag); if (cls) e.className = cls; if (text != null) e.textContent = text; return e; }
-  function flash(e) { e.classList.remove("changed"); void e.offsetWidth; e.classList.add("changed"); }
+  function flash(e) {
+    e.classList.remove("changed"); void e.offsetWidth; e.classList.add("changed");
+    e.addEventListener("animationend", function () { e.classList.remove("changed"); }, { once: true });
+  }
   function ago(ms) { var s = Math.max(0, Math.round((Date.now() - ms) / 1000)); return s < 60 ? s + "s ago" : s < 3600 ? Math.round(s / 60) + "m ago" : new Date(ms).toLocaleString(); }
 
   fetch("/config.json").then(function (r) { return r.json(); }).then(function (config) {
