@@ -7,7 +7,7 @@
   function el(tag, cls, text) { var e = document.createElement(tag); if (cls) e.className = cls; if (text != null) e.textContent = text; return e; }
   function flash(e) {
     e.classList.remove("changed"); void e.offsetWidth; e.classList.add("changed");
-    e.addEventListener("animationend", function () { e.classList.remove("changed"); }, { once: true });
+    clearTimeout(e._fade); e._fade = setTimeout(function () { e.classList.remove("changed"); }, 1300); // animationend is not reliable for nodes flashed before insertion
   }
   function ago(ms) { var s = Math.max(0, Math.round((Date.now() - ms) / 1000)); return s < 60 ? s + "s ago" : s < 3600 ? Math.round(s / 60) + "m ago" : new Date(ms).toLocaleString(); }
 
