@@ -92,7 +92,7 @@ final class DashboardBrowserTest {
 
     // The picture for the README: once the change highlights have faded.
     browser.await(
-        "return document.querySelectorAll('.changed').length;",
+        "return document.querySelectorAll('#memory .changed, #skills .changed').length;",
         v -> v.asInt() == 0,
         Duration.ofSeconds(5));
     Path png = Path.of("..", "docs", "dashboard.png");
