@@ -1,0 +1,337 @@
+package io.watchcast.collect;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.watchcast.ConnectionManager;
+import io.watchcast.Envelope;
+import io.watchcast.Throttle;
+import io.watchcast.TopicOptions;
+import io.watchcast.testing.FakeConnection;
+import io.watchcast.watch.WatchOptions;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+final class FilePipelineTest {
+  @TempDir Path tmp;
+  Path root;
+  ConnectionManager hub;
+  FakeConnection client;
+  FilePipeline pipeline;
+
+  @BeforeEach
+  void setUp() throws IOException {
+    root = Files.createDirectories(tmp.resolve("root"));
+    hub = ConnectionManager.builder().build();
+    client = new FakeConnection();
+    client.attach(hub.register(client));
+    client.session().receive("{\"action\":\"subscribe\",\"topic\":\"*\"}");
+    assertThat(client.next().type()).isEqualTo("subscribed");
+  }
+
+  @AfterEach
+  void tearDown() {
+    if (pipeline != null) {
+      pipeline.close();
+    }
+    hub.close();
+  }
+
+  static Collector<Map<String, String>> fileCollector(String topic, String file) {
+    return Collector.of(
+        topic,
+        List.of(file),
+        ctx -> {
+          Path p = ctx.resolve(file);
+          return Map.of("content", Files.exists(p) ? ctx.readString(p) : "<none>");
+        });
+  }
+
+  FilePipeline start(FilePipeline.Builder b) throws IOException {
+    pipeline = b.build();
+    pipeline.start();
+    return pipeline;
+  }
+
+  /** The next message on {@code topic} that satisfies {@code p}, skipping others. */
+  Envelope awaitMessage(String topic, Predicate<Envelope> p) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (true) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        throw new AssertionError("no matching message on " + topic);
+      }
+      Envelope e = client.next(Duration.ofNanos(left));
+      if (topic.equals(e.topic()) && p.test(e)) {
+        return e;
+      }
+    }
+  }
+
+  Envelope awaitContent(String topic, String content) {
+    return awaitMessage(
+        topic, e -> e.type().equals("update") && e.data().path("content").asText().equals(content));
+  }
+
+  static void await(BooleanSupplier c, String what) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!c.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("not within 10 s: " + what);
+      }
+      try {
+        Thread.sleep(5); // polling to a deadline
+      } catch (InterruptedException e) {
+        throw new AssertionError(e);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+
+  @Test
+  void start_runsEveryCollectorOnce_andTheValueBecomesTheSnapshot() throws IOException {
+    Files.writeString(root.resolve("a.txt"), "hello");
+    start(FilePipeline.builder(hub).root(root).collector(fileCollector("a", "a.txt")));
+    awaitContent("a", "hello");
+    assertThat(hub.snapshot("a")).isPresent();
+    assertThat(hub.snapshot("a").get().jsonString()).contains("hello").contains("\"snapshot\"");
+  }
+
+  @Test
+  void change_reRunsOnlyTheCollectorsWhoseGlobsMatch_andPublishes() throws IOException {
+    start(
+        FilePipeline.builder(hub)
+            .root(root)
+            .collector(fileCollector("a", "a.txt"))
+            .collector(fileCollector("b", "b.txt")));
+    awaitContent("a", "<none>");
+    awaitContent("b", "<none>");
+    Files.writeString(root.resolve("a.txt"), "A1");
+    awaitContent("a", "A1");
+    await(() -> pipeline.stats().collectors().get("a").runs() == 2, "a ran twice");
+    assertThat(pipeline.stats().collectors().get("b").runs()).isEqualTo(1);
+  }
+
+  @Test
+  void sameValue_isNotPublishedAgain() throws IOException {
+    Path a = Files.writeString(root.resolve("a.txt"), "same");
+    start(FilePipeline.builder(hub).root(root).collector(fileCollector("a", "a.txt")));
+    awaitContent("a", "same");
+    Files.writeString(a, "same"); // rewritten, same content
+    await(() -> pipeline.stats().collectors().get("a").unchanged() >= 1, "an unchanged run");
+    Files.writeString(root.resolve("a.txt"), "other");
+    awaitContent("a", "other");
+    assertThat(pipeline.stats().collectors().get("a").published()).isEqualTo(2);
+  }
+
+  @Test
+  void collectorThatThrows_publishesAnErrorState_andOthersGoOn() throws IOException {
+    Path bad = Files.writeString(root.resolve("bad.txt"), "ok");
+    Collector<String> fragile =
+        Collector.of(
+            "fragile",
+            List.of("bad.txt"),
+            ctx -> {
+              String s = ctx.readString(ctx.resolve("bad.txt"));
+              if (s.startsWith("boom")) {
+                throw new IllegalStateException("cannot parse: " + s);
+              }
+              return s;
+            });
+    start(
+        FilePipeline.builder(hub)
+            .root(root)
+            .collector(fragile)
+            .collector(fileCollector("a", "a.txt")));
+    awaitMessage("fragile", e -> e.type().equals("update"));
+    Files.writeString(bad, "boom!");
+    Envelope err = awaitMessage("fragile", e -> e.type().equals(FilePipeline.ERROR_TYPE));
+    assertThat(err.data().path("error").asText()).isEqualTo("java.lang.IllegalStateException");
+    assertThat(err.data().path("message").asText()).isEqualTo("cannot parse: boom!");
+    assertThat(hub.snapshot("fragile").get().jsonString()).contains("cannot parse");
+    CollectorStats s = pipeline.stats().collectors().get("fragile");
+    assertThat(s.failures()).isEqualTo(1);
+    assertThat(s.lastError()).contains("cannot parse");
+
+    Files.writeString(root.resolve("a.txt"), "still works");
+    awaitContent("a", "still works");
+
+    Files.writeString(bad, "fixed");
+    awaitMessage("fragile", e -> e.type().equals("update") && e.data().asText().equals("fixed"));
+    assertThat(pipeline.stats().collectors().get("fragile").lastError()).isNull();
+  }
+
+  @Test
+  void collectors_neverRunOnTheWatcherThread() throws IOException {
+    List<String> threads = new CopyOnWriteArrayList<>();
+    start(
+        FilePipeline.builder(hub)
+            .root(root)
+            .collector(
+                Collector.of(
+                    "t",
+                    List.of("*.txt"),
+                    ctx -> {
+                      threads.add(Thread.currentThread().getName());
+                      return ctx.changes().size();
+                    })));
+    Files.writeString(root.resolve("x.txt"), "x");
+    await(() -> threads.size() >= 2, "two runs");
+    assertThat(threads).allMatch(n -> n.startsWith("watchcast-collect-"));
+  }
+
+  @Test
+  void changesDuringARun_causeExactlyOneMoreRun_neverTwoAtOnce() throws Exception {
+    Path f = Files.writeString(root.resolve("f.txt"), "0");
+    CountDownLatch inRun = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    AtomicInteger concurrent = new AtomicInteger();
+    AtomicInteger maxConcurrent = new AtomicInteger();
+    Collector<String> slow =
+        Collector.of(
+            "slow",
+            List.of("f.txt"),
+            ctx -> {
+              maxConcurrent.accumulateAndGet(concurrent.incrementAndGet(), Math::max);
+              try {
+                if (!ctx.initial() && inRun.getCount() > 0) {
+                  inRun.countDown();
+                  release.await(10, TimeUnit.SECONDS);
+                }
+                return ctx.readString(ctx.resolve("f.txt"));
+              } finally {
+                concurrent.decrementAndGet();
+              }
+            });
+    start(FilePipeline.builder(hub).root(root).collector(slow));
+    awaitMessage("slow", e -> e.data().asText().equals("0"));
+    Files.writeString(f, "1");
+    assertThat(inRun.await(10, TimeUnit.SECONDS)).isTrue();
+    for (int i = 2; i <= 5; i++) {
+      Files.writeString(f, Integer.toString(i));
+      final int n = i;
+      long before = pipeline.stats().batches();
+      await(() -> pipeline.stats().batches() > before, "batch " + n);
+    }
+    release.countDown();
+    awaitMessage("slow", e -> e.data().asText().equals("5"));
+    CollectorStats s = pipeline.stats().collectors().get("slow");
+    assertThat(s.runs()).isEqualTo(3); // initial, the blocked one, one re-run for four batches
+    assertThat(s.reruns()).isEqualTo(1);
+    assertThat(maxConcurrent).hasValue(1);
+  }
+
+  @Test
+  void burstOfTenThousandWrites_fewBatches_andTheLastContentIsPublished() throws IOException {
+    Path f = Files.writeString(root.resolve("hot.txt"), "0");
+    start(FilePipeline.builder(hub).root(root).collector(fileCollector("hot", "hot.txt")));
+    awaitContent("hot", "0");
+    for (int i = 1; i <= 10_000; i++) {
+      Files.writeString(f, Integer.toString(i));
+    }
+    awaitContent("hot", "10000");
+    PipelineStats s = pipeline.stats();
+    System.out.printf("burst: %d batches, %s%n", s.batches(), s.collectors().get("hot"));
+    assertThat(s.batches()).isLessThan(200);
+    assertThat(s.collectors().get("hot").published()).isLessThan(200);
+  }
+
+  @Test
+  void topicThrottles_areDeclaredOnTheHub() throws IOException {
+    start(
+        FilePipeline.builder(hub)
+            .root(root)
+            .collector(
+                fileCollector("throttled", "a.txt"),
+                TopicOptions.of(Throttle.latest(Duration.ofMillis(250)))));
+    assertThat(hub.topic("throttled").get().throttle()).isEqualTo(Throttle.Mode.LATEST);
+  }
+
+  @Test
+  void stats_keepALatencyHistogramPerStage() throws IOException {
+    start(FilePipeline.builder(hub).root(root).collector(fileCollector("a", "a.txt")));
+    awaitContent("a", "<none>");
+    for (int i = 0; i < 3; i++) {
+      Files.writeString(root.resolve("a.txt"), "v" + i);
+      awaitContent("a", "v" + i);
+    }
+    PipelineStats s = pipeline.stats();
+    assertThat(s.eventToBatch().count()).isGreaterThanOrEqualTo(3);
+    assertThat(s.eventToPublished().count()).isGreaterThanOrEqualTo(3);
+    assertThat(s.batchToCollected().count()).isGreaterThanOrEqualTo(3);
+    assertThat(s.collectedToPublished().count()).isGreaterThanOrEqualTo(3);
+    // The debounce alone is at least the quiet period.
+    assertThat(s.eventToBatch().p50()).isGreaterThanOrEqualTo(Duration.ofMillis(15));
+    assertThat(s.eventToPublished().max()).isGreaterThanOrEqualTo(s.eventToBatch().p50());
+    assertThat(s.watch().backend()).isEqualTo(WatchOptions.Backend.NATIVE);
+  }
+
+  @Test
+  void readThroughALinkLeavingTheRoot_isRefused() throws IOException {
+    Path outside = Files.writeString(Files.createDirectories(tmp.resolve("out")).resolve("s"), "x");
+    Files.createSymbolicLink(root.resolve("link"), outside);
+    start(
+        FilePipeline.builder(hub)
+            .root(root)
+            .collector(
+                Collector.of("leak", List.of("link"), ctx -> ctx.readString(ctx.resolve("link")))));
+    Envelope err = awaitMessage("leak", e -> e.type().equals(FilePipeline.ERROR_TYPE));
+    assertThat(err.data().path("message").asText()).contains("outside the root");
+  }
+
+  @Test
+  void pollingBackend_feedsThePipelineToo() throws IOException {
+    start(
+        FilePipeline.builder(hub)
+            .root(root)
+            .watchOptions(
+                WatchOptions.defaults()
+                    .withBackend(WatchOptions.Backend.POLLING)
+                    .withPollInterval(Duration.ofMillis(20)))
+            .collector(fileCollector("a", "a.txt")));
+    awaitContent("a", "<none>");
+    Files.writeString(root.resolve("a.txt"), "polled");
+    awaitContent("a", "polled");
+  }
+
+  @Test
+  void builder_misuse_failsAtOnce() {
+    FilePipeline.Builder b = FilePipeline.builder(hub);
+    assertThatThrownBy(b::build)
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("root");
+    b.root(root);
+    assertThatThrownBy(() -> b.root(root)).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(b::build).hasMessageContaining("collector");
+    b.collector(fileCollector("a", "a.txt"));
+    assertThatThrownBy(() -> b.collector(fileCollector("a", "b.txt")))
+        .isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(() -> b.collector(Collector.of("c", List.of(), ctx -> 1)))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> b.collector(Collector.of("bad topic!", List.of("*"), ctx -> 1)))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void start_twice_fails_andClose_isIdempotent() throws IOException {
+    start(FilePipeline.builder(hub).root(root).collector(fileCollector("a", "a.txt")));
+    assertThatThrownBy(pipeline::start).isInstanceOf(IllegalStateException.class);
+    pipeline.close();
+    pipeline.close();
+  }
+}
