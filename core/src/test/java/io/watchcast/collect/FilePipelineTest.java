@@ -67,18 +67,29 @@ final class FilePipelineTest {
     return pipeline;
   }
 
-  /** The next message on {@code topic} that satisfies {@code p}, skipping others. */
+  /** Messages received but not yet matched by {@link #awaitMessage}, in order. */
+  final List<Envelope> unmatched = new java.util.ArrayList<>();
+
+  /**
+   * The first message on {@code topic} that satisfies {@code p}, among those received and not yet
+   * matched; the others are kept for later waits.
+   */
   Envelope awaitMessage(String topic, Predicate<Envelope> p) {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    int i = 0;
     while (true) {
+      for (; i < unmatched.size(); i++) {
+        Envelope e = unmatched.get(i);
+        if (topic.equals(e.topic()) && p.test(e)) {
+          unmatched.remove(i);
+          return e;
+        }
+      }
       long left = deadline - System.nanoTime();
       if (left <= 0) {
-        throw new AssertionError("no matching message on " + topic);
+        throw new AssertionError("no matching message on " + topic + "; received " + unmatched);
       }
-      Envelope e = client.next(Duration.ofNanos(left));
-      if (topic.equals(e.topic()) && p.test(e)) {
-        return e;
-      }
+      unmatched.add(client.next(Duration.ofNanos(left)));
     }
   }
 
@@ -99,6 +110,16 @@ final class FilePipelineTest {
         throw new AssertionError(e);
       }
     }
+  }
+
+  static void atomicWrite(Path f, String content) throws IOException {
+    // An ignored name (emacs lock files, .#*), so that only the rename makes a batch.
+    Path tmp = Files.writeString(f.resolveSibling(".#" + f.getFileName()), content);
+    Files.move(
+        tmp,
+        f,
+        java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -220,12 +241,13 @@ final class FilePipelineTest {
             });
     start(FilePipeline.builder(hub).root(root).collector(slow));
     awaitMessage("slow", e -> e.data().asText().equals("0"));
-    Files.writeString(f, "1");
+    // Atomic saves: one event each, so that a loaded machine cannot split a write in two batches.
+    atomicWrite(f, "1");
     assertThat(inRun.await(10, TimeUnit.SECONDS)).isTrue();
     for (int i = 2; i <= 5; i++) {
-      Files.writeString(f, Integer.toString(i));
-      final int n = i;
       long before = pipeline.stats().batches();
+      atomicWrite(f, Integer.toString(i));
+      final int n = i;
       await(() -> pipeline.stats().batches() > before, "batch " + n);
     }
     release.countDown();

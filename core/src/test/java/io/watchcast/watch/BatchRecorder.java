@@ -29,6 +29,7 @@ final class BatchRecorder implements WatchListener {
 
   @Override
   public void onChanges(ChangeBatch batch) {
+    boolean fail = throwOnBatch; // read before the test can see the batch
     batches.add(batch);
     CountDownLatch b = blockNext;
     if (b != null) {
@@ -40,7 +41,7 @@ final class BatchRecorder implements WatchListener {
         Thread.currentThread().interrupt();
       }
     }
-    if (throwOnBatch) {
+    if (fail) {
       throw new IllegalStateException("listener failure on purpose");
     }
   }
