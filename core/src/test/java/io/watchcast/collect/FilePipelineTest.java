@@ -144,7 +144,7 @@ final class FilePipelineTest {
     awaitContent("b", "<none>");
     Files.writeString(root.resolve("a.txt"), "A1");
     awaitContent("a", "A1");
-    await(() -> pipeline.stats().collectors().get("a").runs() == 2, "a ran twice");
+    await(() -> pipeline.stats().collectors().get("a").runs() >= 2, "a ran again");
     assertThat(pipeline.stats().collectors().get("b").runs()).isEqualTo(1);
   }
 
