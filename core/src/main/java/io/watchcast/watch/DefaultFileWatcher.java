@@ -2,7 +2,6 @@ package io.watchcast.watch;
 
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.util.Objects;
@@ -22,8 +21,11 @@ final class DefaultFileWatcher implements FileWatcher {
     Objects.requireNonNull(options, "options");
     Objects.requireNonNull(listener, "listener");
     Path abs = root.toAbsolutePath().normalize();
-    if (!Files.isDirectory(abs, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(abs)) {
+    if (!Files.isDirectory(abs)) {
       throw new NotDirectoryException(abs.toString());
+    }
+    if (Files.isSymbolicLink(abs)) {
+      abs = abs.toRealPath(); // a root that is a link is watched at its target
     }
     WatchLoop loop = new WatchLoop(abs, options, listener, hooks);
     loop.start();

@@ -368,7 +368,10 @@ final class WatchLoop implements WatchHandle, Runnable {
           continue;
         }
         if (cur.dir()) {
-          if (tree.get(p) == null && acceptDir(p)) {
+          // New, or known but its watch is gone: deleted and created anew (the file system may
+          // reuse the inode, so the file key can look unchanged) between two batches.
+          boolean unwatched = backend == Backend.NATIVE && !dirKeys.containsKey(p);
+          if ((tree.get(p) == null || unwatched) && acceptDir(p)) {
             scanSubtree(p); // registers it, then reports what it already holds
           }
           continue;

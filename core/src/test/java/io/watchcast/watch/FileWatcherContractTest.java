@@ -294,6 +294,31 @@ abstract class FileWatcherContractTest {
   }
 
   @Test
+  void directoryDeletedAndRecreatedUnderTheSameName_isWatchedAgain() throws IOException {
+    root = Files.createDirectories(tmp.resolve("root"));
+    Path old =
+        Files.writeString(Files.createDirectories(root.resolve("d")).resolve("old.txt"), "o");
+    start();
+    recorder.baseline(Set.of(old));
+    deleteTree(root.resolve("d"));
+    Path fresh =
+        Files.writeString(Files.createDirectories(root.resolve("d")).resolve("new.txt"), "n");
+    recorder.awaitFiles(Set.of(fresh));
+    Path later = Files.writeString(root.resolve("d/later.txt"), "l");
+    recorder.awaitFiles(Set.of(fresh, later));
+  }
+
+  @Test
+  void rootThatIsALink_isWatchedAtItsTarget() throws IOException {
+    Path target = Files.createDirectories(tmp.resolve("target"));
+    root = Files.createSymbolicLink(tmp.resolve("root-link"), target);
+    start();
+    assertThat(watch.root()).isEqualTo(target.toRealPath());
+    Path f = Files.writeString(target.resolve("f.txt"), "f");
+    recorder.awaitFiles(Set.of(f.toRealPath()));
+  }
+
+  @Test
   void listenerThatThrows_doesNotStopTheWatch() throws IOException {
     start();
     recorder.throwOnBatch = true;

@@ -226,7 +226,11 @@ public final class WatchLatencyBenchmark {
           FilePipeline.builder(hub).root(root).watchOptions(options).collector(collector).build()) {
         pipeline.start();
         conn.awaitSeq(0);
+        java.util.Random random = new java.util.Random(42);
+        long gapMax = options.pollInterval().toNanos();
         for (int i = 1; i <= warmup + changes; i++) {
+          // A random pause so that writes do not fall in step with the poll (or any) interval.
+          java.util.concurrent.locks.LockSupport.parkNanos((long) (random.nextDouble() * gapMax));
           long t0 = System.nanoTime();
           Files.writeString(file, Integer.toString(i));
           long arrived = conn.awaitSeq(i);
