@@ -81,7 +81,6 @@ final class WatchLoop implements WatchHandle, Runnable {
   private boolean pending;
   private boolean pollGathering;
   private long recorded;
-  private long lastDeliveryNanos;
   private Object rootKey;
   private boolean rootPresent = true;
   private long nextRootCheck;
@@ -441,28 +440,34 @@ final class WatchLoop implements WatchHandle, Runnable {
   }
 
   /**
-   * Polling: one scan of the whole root. Like a leading-edge throttle: changes found after a quiet
-   * spell are delivered at once; while every scan finds more, they are gathered and delivered once
-   * per {@code maxWait}, or at the first scan that finds nothing new.
+   * Polling: one scan of the whole root. A scan that finds changes is followed by another after the
+   * quiet period (or twice the scan's own duration, if longer, to bound the cost on big trees); the
+   * changes are delivered when a follow-up finds nothing new, or {@code maxWait} after the first,
+   * so the steps of an editor's save that straddle a scan still net out to one change.
    */
   private void poll(long now) throws IOException {
-    nextPoll = now + pollNanos;
     if (pendingRescan && !pollGathering) {
       rescans.increment();
     }
     long before = recorded;
     scanSubtree(root);
+    long end = System.nanoTime();
     dirty.clear();
     pendingScans.clear();
     boolean found = recorded != before;
-    if (found && !pollGathering) {
-      pollGathering = true;
-      firstEventNanos = now;
+    if (found) {
+      if (!pollGathering) {
+        pollGathering = true;
+        firstEventNanos = now;
+      }
+      if (end - firstEventNanos < maxWaitNanos) {
+        long followUp = Math.max(quietNanos, 2 * (end - now));
+        nextPoll = end + Math.max(followUp, TimeUnit.MILLISECONDS.toNanos(1));
+        return;
+      }
     }
-    if (!pollGathering) {
-      return;
-    }
-    if (!found || now - lastDeliveryNanos >= maxWaitNanos || outbox.isEmpty()) {
+    nextPoll = end + pollNanos;
+    if (pollGathering) {
       boolean rescan = pendingRescan;
       pollGathering = false;
       pending = false;
@@ -505,7 +510,6 @@ final class WatchLoop implements WatchHandle, Runnable {
       list.add(new FileChange(e.getKey(), e.getValue()));
     }
     outbox.clear();
-    lastDeliveryNanos = System.nanoTime();
     ChangeBatch batch = new ChangeBatch(list, rescan, first);
     batches.increment();
     changes.add(list.size());

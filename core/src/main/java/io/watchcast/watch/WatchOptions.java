@@ -18,7 +18,8 @@ import java.util.Objects;
  *   <tr><td>{@code maxWait}</td><td>200 ms</td><td>... or once the oldest event of the batch is
  *       this old, so a file that changes non-stop still produces batches</td></tr>
  *   <tr><td>{@code pollInterval}</td><td>250 ms</td><td>time between two scans of the polling
- *       backend; a scan's changes are delivered at once as a batch</td></tr>
+ *       backend; a scan that finds changes is confirmed by another after the quiet period, and the
+ *       batch delivered when one finds nothing new (or after {@code maxWait})</td></tr>
  *   <tr><td>{@code include}</td><td>none (every file)</td><td>when not empty, only files matching
  *       one of these {@link GlobSet globs} are reported</td></tr>
  *   <tr><td>{@code exclude}</td><td>none</td><td>files and directories matching one of these are

@@ -142,7 +142,9 @@ abstract class FileWatcherContractTest {
     Files.writeString(temp, "{\"v\":2}");
     Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
 
-    assertThat(kindsOfUntilBarrier(target)).containsExactly(MODIFIED);
+    // One MODIFIED; never a DELETED or CREATED. (Only a writer descheduled between the steps for
+    // longer than the quiet period could split the save, and then into two MODIFIED.)
+    assertThat(kindsOfUntilBarrier(target)).isNotEmpty().containsOnly(MODIFIED);
     assertThat(Files.readString(target)).isEqualTo("{\"v\":2}");
   }
 
@@ -161,7 +163,7 @@ abstract class FileWatcherContractTest {
     Files.writeString(target, "second");
     Files.delete(backup);
 
-    assertThat(kindsOfUntilBarrier(target)).containsExactly(MODIFIED);
+    assertThat(kindsOfUntilBarrier(target)).isNotEmpty().containsOnly(MODIFIED);
   }
 
   @Test
@@ -246,13 +248,22 @@ abstract class FileWatcherContractTest {
     CountDownLatch release = recorder.blockNext;
     Files.writeString(root.resolve("trigger.txt"), "t");
     assertThat(recorder.blocked.await(10, TimeUnit.SECONDS)).isTrue();
+    // Half in the watched root (far more than the 512 events a key holds), half in directories
+    // created meanwhile, which cannot be registered until the listener returns.
     Path dir = Files.createDirectories(root.resolve("many/nested"));
     for (int i = 0; i < 5_000; i++) {
-      Files.writeString((i % 2 == 0 ? root.resolve("many") : dir).resolve("f" + i), "x");
+      Files.writeString((i % 2 == 0 ? root : dir).resolve("f" + i), "x");
     }
     release.countDown();
     recorder.awaitFiles(filesUnder(root));
+    afterEventsPiledUp();
   }
+
+  /**
+   * Backend-specific checks after {@link
+   * #manyFilesCreatedWhileListenerIsBlocked_finalStateMatchesTheDirectory}.
+   */
+  void afterEventsPiledUp() {}
 
   @Test
   void burstOfWritesToOneFile_producesAFewBatches_endingWithTheLastState() throws IOException {

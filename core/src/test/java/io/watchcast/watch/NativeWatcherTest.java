@@ -15,7 +15,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** What only the native backend does: overflow, health check, inotify limits. */
+/** What only the native backend does: the health check, inotify limits; its thread. */
 final class NativeWatcherTest {
   @TempDir Path root;
   final BatchRecorder recorder = new BatchRecorder();
@@ -68,24 +68,6 @@ final class NativeWatcherTest {
         throw new AssertionError(e);
       }
     }
-  }
-
-  @Test
-  void overflow_whileListenerBlocked_isRecoveredByAFlaggedRescan() throws Exception {
-    start(WatchOptions.defaults());
-    CountDownLatch release = new CountDownLatch(1);
-    recorder.blockNext = release;
-    Files.writeString(root.resolve("trigger.txt"), "t");
-    assertThat(recorder.blocked.await(10, TimeUnit.SECONDS)).isTrue();
-    for (int i = 0; i < 5_000; i++) {
-      Files.writeString(root.resolve("f" + i), "x");
-    }
-    release.countDown();
-    recorder.awaitFiles(FileWatcherContractTest.filesUnder(root));
-
-    assertThat(watch.stats().overflows()).isPositive();
-    assertThat(watch.stats().rescans()).isPositive();
-    assertThat(recorder.seen()).anyMatch(ChangeBatch::rescan);
   }
 
   @Test
