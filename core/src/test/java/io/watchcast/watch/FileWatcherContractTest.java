@@ -272,16 +272,17 @@ abstract class FileWatcherContractTest {
     root = f.getParent();
     start();
     long t0 = System.nanoTime();
-    for (int i = 1; i <= 10_000; i++) {
+    // 3,000 here for both backends; FilePipelineTest does 10,000 through a collector.
+    for (int i = 1; i <= 3_000; i++) {
       Files.writeString(f, Integer.toString(i));
     }
     long writingMillis = (System.nanoTime() - t0) / 1_000_000;
     Path b = barrier();
     recorder.changesUntilCreated(b);
     long batches = recorder.seen().size();
-    System.out.printf("10,000 writes in %d ms: %d batches%n", writingMillis, batches);
+    System.out.printf("3,000 writes in %d ms: %d batches%n", writingMillis, batches);
     // Coalesced: about one batch per maxWait while the writes go on, far fewer than the writes.
-    assertThat(batches).isLessThan(200);
+    assertThat(batches).isLessThan(100);
     assertThat(recorder.seen().stream().flatMap(x -> x.changes().stream()))
         .filteredOn(c -> c.path().equals(f))
         .isNotEmpty()
