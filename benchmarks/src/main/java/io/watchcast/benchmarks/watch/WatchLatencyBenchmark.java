@@ -118,6 +118,12 @@ public final class WatchLatencyBenchmark {
       return s[Math.max(0, Math.min(s.length - 1, i))] / 1e6;
     }
 
+    /** The percentage of samples at or under {@code ms}. */
+    double shareWithin(double ms) {
+      long n = Arrays.stream(nanos).filter(x -> x <= ms * 1e6).count();
+      return 100.0 * n / nanos.length;
+    }
+
     double mean() {
       return Arrays.stream(nanos).average().orElse(0) / 1e6;
     }
@@ -156,7 +162,7 @@ public final class WatchLatencyBenchmark {
     System.out.println("|---|---|---|---|---|---|---|---|");
     for (Result r : results) {
       System.out.printf(
-          "| %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %s |%n",
+          "| %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f%% | %s |%n",
           r.series,
           r.nanos.length,
           r.pct(0.50),
@@ -164,6 +170,7 @@ public final class WatchLatencyBenchmark {
           r.pct(0.99),
           r.pct(1.0),
           r.mean(),
+          r.shareWithin(25),
           base == null ? "-" : String.format("%.1fx", r.pct(0.99) / base.pct(0.99)));
     }
   }
