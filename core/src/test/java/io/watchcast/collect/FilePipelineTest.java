@@ -153,9 +153,10 @@ final class FilePipelineTest {
     Path a = Files.writeString(root.resolve("a.txt"), "same");
     start(FilePipeline.builder(hub).root(root).collector(fileCollector("a", "a.txt")));
     awaitContent("a", "same");
-    Files.writeString(a, "same"); // rewritten, same content
+    // Saved atomically, so that no run can read a half-written file and publish that.
+    atomicWrite(a, "same"); // rewritten, same content
     await(() -> pipeline.stats().collectors().get("a").unchanged() >= 1, "an unchanged run");
-    Files.writeString(root.resolve("a.txt"), "other");
+    atomicWrite(a, "other");
     awaitContent("a", "other");
     assertThat(pipeline.stats().collectors().get("a").published()).isEqualTo(2);
   }
