@@ -253,6 +253,9 @@ final class FilePipelineTest {
     }
     release.countDown();
     awaitMessage("slow", e -> e.data().asText().equals("5"));
+    // The blocked run may itself read "5"; the re-run follows it (and finds nothing new).
+    await(() -> pipeline.stats().collectors().get("slow").reruns() >= 1, "the re-run");
+    await(() -> pipeline.stats().collectors().get("slow").runs() >= 3, "three runs");
     CollectorStats s = pipeline.stats().collectors().get("slow");
     assertThat(s.runs()).isEqualTo(3); // initial, the blocked one, one re-run for four batches
     assertThat(s.reruns()).isEqualTo(1);
