@@ -158,6 +158,7 @@ final class FilePipelineTest {
     await(() -> pipeline.stats().collectors().get("a").unchanged() >= 1, "an unchanged run");
     atomicWrite(a, "other");
     awaitContent("a", "other");
+    await(() -> pipeline.stats().collectors().get("a").published() >= 2, "counted");
     assertThat(pipeline.stats().collectors().get("a").published()).isEqualTo(2);
   }
 
@@ -296,6 +297,8 @@ final class FilePipelineTest {
       Files.writeString(root.resolve("a.txt"), "v" + i);
       awaitContent("a", "v" + i);
     }
+    // Recorded just after publish returns, which may be after the client got the message.
+    await(() -> pipeline.stats().eventToPublished().count() >= 3, "three samples");
     PipelineStats s = pipeline.stats();
     assertThat(s.eventToBatch().count()).isGreaterThanOrEqualTo(3);
     assertThat(s.eventToPublished().count()).isGreaterThanOrEqualTo(3);
