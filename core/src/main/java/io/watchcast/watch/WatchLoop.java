@@ -1,7 +1,5 @@
 package io.watchcast.watch;
 
-import static java.nio.file.StandardWatchEventKinds.ENTRY_CREATE;
-import static java.nio.file.StandardWatchEventKinds.ENTRY_DELETE;
 import static java.nio.file.StandardWatchEventKinds.ENTRY_MODIFY;
 import static java.nio.file.StandardWatchEventKinds.OVERFLOW;
 
@@ -13,12 +11,10 @@ import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
-import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
-import java.nio.file.WatchService;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -36,7 +32,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One watched root: both backends, the debounce, and the net-effect diff against the known tree.
+ * One watched root: the engine shared by both backends ({@link WatchServiceBackend} for native
+ * events, {@link PollingBackend} for scans), with the debounce, the net-effect diff against the
+ * known tree, rescans, the health check and the switch from native to polling.
  *
  * <p>Raw events only mark paths dirty. When a batch is due, each dirty path is stat'ed and compared
  * with what the watch knew, so what is delivered is the net effect: a file replaced by a rename (an
@@ -65,13 +63,11 @@ final class WatchLoop implements WatchHandle, Runnable {
   private final GlobSet exclude;
   private final long quietNanos;
   private final long maxWaitNanos;
-  private final long pollNanos;
 
   // Owned by the watch thread (and by start() before it).
   private final KnownTree tree = new KnownTree();
-  private WatchService ws;
-  private final Map<WatchKey, Path> keyDirs = new HashMap<>();
-  private final Map<Path, WatchKey> dirKeys = new HashMap<>();
+  private volatile WatchServiceBackend events; // null when polling
+  private PollingBackend polling; // null when native
   private final Map<Path, Boolean> dirty = new LinkedHashMap<>(); // path -> a MODIFY was seen
   private final List<Path> pendingScans = new ArrayList<>();
   private final TreeMap<Path, FileChange.Kind> outbox = new TreeMap<>();
@@ -79,12 +75,10 @@ final class WatchLoop implements WatchHandle, Runnable {
   private long firstEventNanos;
   private long lastEventNanos;
   private boolean pending;
-  private boolean pollGathering;
   private long recorded;
   private Object rootKey;
   private boolean rootPresent = true;
   private long nextRootCheck;
-  private long nextPoll;
   private boolean healthDisabled;
   private long nextHealthCheck;
   private long canaryDeadline;
@@ -118,7 +112,6 @@ final class WatchLoop implements WatchHandle, Runnable {
     this.exclude = GlobSet.of(ex);
     this.quietNanos = options.quietPeriod().toNanos();
     this.maxWaitNanos = options.maxWait().toNanos();
-    this.pollNanos = options.pollInterval().toNanos();
   }
 
   /** Scans the baseline (registering directories when native), then starts the thread. */
@@ -126,7 +119,7 @@ final class WatchLoop implements WatchHandle, Runnable {
     backend = options.backend();
     if (backend == Backend.NATIVE) {
       try {
-        ws = root.getFileSystem().newWatchService();
+        events = WatchServiceBackend.open(root, hooks);
         scanSubtree(root);
       } catch (IOException e) {
         InotifyLimitException limit = InotifyLimitException.from(e);
@@ -150,7 +143,9 @@ final class WatchLoop implements WatchHandle, Runnable {
     updateGauges();
     long now = System.nanoTime();
     nextRootCheck = now + ROOT_CHECK_NANOS;
-    nextPoll = now + pollNanos;
+    if (backend == Backend.POLLING && polling == null) {
+      polling = new PollingBackend(options, now);
+    }
     nextHealthCheck = now + options.healthCheckInterval().toNanos();
     Thread t = new Thread(this, "watchcast-watch-" + root.getFileName());
     t.setDaemon(true);
@@ -168,11 +163,11 @@ final class WatchLoop implements WatchHandle, Runnable {
         long now = System.nanoTime();
         long wait = Math.max(0, nextDeadline(now) - now);
         if (backend == Backend.NATIVE) {
-          WatchKey key = ws.poll(wait, TimeUnit.NANOSECONDS);
+          WatchKey key = events.poll(wait);
           if (key != null) {
             now = System.nanoTime();
             drainKey(key, now);
-            while ((key = ws.poll()) != null) {
+            while ((key = events.pollNow()) != null) {
               drainKey(key, now);
             }
           }
@@ -192,7 +187,7 @@ final class WatchLoop implements WatchHandle, Runnable {
           }
         }
         if (backend == Backend.POLLING) {
-          if (now >= nextPoll) {
+          if (now >= polling.nextScan()) {
             poll(now);
           }
         } else if (pending
@@ -220,7 +215,7 @@ final class WatchLoop implements WatchHandle, Runnable {
   private long nextDeadline(long now) {
     long d = now + TimeUnit.SECONDS.toNanos(1);
     if (backend == Backend.POLLING) {
-      return Math.min(d, nextPoll);
+      return Math.min(d, polling.nextScan());
     }
     d = Math.min(d, nextRootCheck);
     if (pending) {
@@ -241,12 +236,12 @@ final class WatchLoop implements WatchHandle, Runnable {
   }
 
   private void drainKey(WatchKey key, long now) throws IOException {
-    Path dir = keyDirs.get(key);
-    List<WatchEvent<?>> events = key.pollEvents();
+    Path dir = events.dirOf(key);
+    List<WatchEvent<?>> polled = key.pollEvents();
     if (hooks.dropEvents()) {
-      events = List.of();
+      polled = List.of();
     }
-    for (WatchEvent<?> ev : events) {
+    for (WatchEvent<?> ev : polled) {
       if (ev.kind() == OVERFLOW) {
         overflows.increment();
         requestScan(dir != null ? dir : root, true, now);
@@ -271,10 +266,7 @@ final class WatchLoop implements WatchHandle, Runnable {
       if (dir == null) {
         return;
       }
-      if (keyDirs.get(key) == dir) {
-        keyDirs.remove(key);
-      }
-      dirKeys.remove(dir, key);
+      events.lost(key, dir);
       updateGauges();
       if (dir.equals(root)) {
         lostRoot(now);
@@ -306,7 +298,7 @@ final class WatchLoop implements WatchHandle, Runnable {
     nextRootCheck = now + ROOT_CHECK_NANOS;
     Object key = fileKey(root);
     if (rootPresent) {
-      if (key == null || !key.equals(rootKey) || !dirKeys.containsKey(root)) {
+      if (key == null || !key.equals(rootKey) || !events.isWatched(root)) {
         // Deleted, renamed away or replaced: nothing registered can be trusted.
         rootPresent = key != null;
         rootKey = key;
@@ -369,7 +361,7 @@ final class WatchLoop implements WatchHandle, Runnable {
         if (cur.dir()) {
           // New, or known but its watch is gone: deleted and created anew (the file system may
           // reuse the inode, so the file key can look unchanged) between two batches.
-          boolean unwatched = backend == Backend.NATIVE && !dirKeys.containsKey(p);
+          boolean unwatched = backend == Backend.NATIVE && !events.isWatched(p);
           if ((tree.get(p) == null || unwatched) && acceptDir(p)) {
             scanSubtree(p); // registers it, then reports what it already holds
           }
@@ -439,40 +431,20 @@ final class WatchLoop implements WatchHandle, Runnable {
     return out;
   }
 
-  /**
-   * Polling: one scan of the whole root. A scan that finds changes is followed by another after the
-   * quiet period (or twice the scan's own duration, if longer, to bound the cost on big trees); the
-   * changes are delivered when a follow-up finds nothing new, or {@code maxWait} after the first,
-   * so the steps of an editor's save that straddle a scan still net out to one change.
-   */
+  /** Polling: one scan of the whole root; delivered when {@link PollingBackend} says so. */
   private void poll(long now) throws IOException {
-    if (pendingRescan && !pollGathering) {
+    if (pendingRescan && !polling.gathering()) {
       rescans.increment();
     }
     long before = recorded;
     scanSubtree(root);
-    long end = System.nanoTime();
     dirty.clear();
     pendingScans.clear();
-    boolean found = recorded != before;
-    if (found) {
-      if (!pollGathering) {
-        pollGathering = true;
-        firstEventNanos = now;
-      }
-      if (end - firstEventNanos < maxWaitNanos) {
-        long followUp = Math.max(quietNanos, 2 * (end - now));
-        nextPoll = end + Math.max(followUp, TimeUnit.MILLISECONDS.toNanos(1));
-        return;
-      }
-    }
-    nextPoll = end + pollNanos;
-    if (pollGathering) {
+    if (polling.afterScan(recorded != before, now, System.nanoTime())) {
       boolean rescan = pendingRescan;
-      pollGathering = false;
       pending = false;
       pendingRescan = false;
-      deliver(rescan, firstEventNanos);
+      deliver(rescan, polling.firstChangeNanos());
     }
   }
 
@@ -600,7 +572,7 @@ final class WatchLoop implements WatchHandle, Runnable {
             }
             if (backend == Backend.NATIVE) {
               try {
-                register(d);
+                events.register(d);
               } catch (IOException e) {
                 if (InotifyLimitException.from(e) != null) {
                   limit[0] = e;
@@ -634,29 +606,6 @@ final class WatchLoop implements WatchHandle, Runnable {
     }
   }
 
-  /**
-   * Registers {@code dir}. Registering a directory already watched hands back its key; a directory
-   * replaced under the same name gets a new key and the old one is cancelled.
-   */
-  private void register(Path dir) throws IOException {
-    hooks.beforeRegister(dir);
-    WatchKey key;
-    try {
-      key = dir.register(ws, ENTRY_CREATE, ENTRY_DELETE, ENTRY_MODIFY);
-    } catch (NoSuchFileException | NotDirectoryException e) {
-      return; // gone already; its parent reports that
-    }
-    Path previous = keyDirs.put(key, dir);
-    if (previous != null && !previous.equals(dir)) {
-      dirKeys.remove(previous, key); // the same directory, moved: one watch, the new name
-    }
-    WatchKey old = dirKeys.put(dir, key);
-    if (old != null && old != key) {
-      keyDirs.remove(old, dir);
-      old.cancel();
-    }
-  }
-
   /** Removes a known path (a directory with its subtree), recording deletions of files. */
   private void removePath(Path p, Entry old) {
     if (old.dir()) {
@@ -675,10 +624,8 @@ final class WatchLoop implements WatchHandle, Runnable {
   private void forget(Path p, Entry old) {
     tree.remove(p);
     if (old.dir()) {
-      WatchKey key = dirKeys.remove(p);
-      if (key != null && p.equals(keyDirs.get(key))) {
-        keyDirs.remove(key);
-        key.cancel();
+      if (events != null) {
+        events.unregister(p);
       }
     } else {
       record(p, FileChange.Kind.DELETED);
@@ -686,11 +633,9 @@ final class WatchLoop implements WatchHandle, Runnable {
   }
 
   private void cancelAllKeys() {
-    for (WatchKey k : keyDirs.keySet()) {
-      k.cancel();
+    if (events != null) {
+      events.cancelAll();
     }
-    keyDirs.clear();
-    dirKeys.clear();
     updateGauges();
   }
 
@@ -768,18 +713,16 @@ final class WatchLoop implements WatchHandle, Runnable {
     backend = Backend.POLLING;
     cancelAllKeys();
     closeWatchService();
+    events = null;
     pendingRescan = true; // the first poll finds what native events missed
-    nextPoll = now;
+    polling = new PollingBackend(options, now);
+    polling.scanNow(now);
   }
 
   private void closeWatchService() {
-    WatchService w = ws;
-    if (w != null) {
-      try {
-        w.close();
-      } catch (IOException e) {
-        log.debug("Closing the watch service of {} failed", root, e);
-      }
+    WatchServiceBackend e = events;
+    if (e != null) {
+      e.close();
     }
   }
 
@@ -798,7 +741,8 @@ final class WatchLoop implements WatchHandle, Runnable {
   }
 
   private void updateGauges() {
-    watchedDirs = dirKeys.size();
+    WatchServiceBackend e = events;
+    watchedDirs = e == null ? 0 : e.watchedDirectories();
     knownFiles = tree.files();
   }
 
