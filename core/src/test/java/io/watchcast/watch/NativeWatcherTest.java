@@ -61,7 +61,6 @@ final class NativeWatcherTest {
       if (System.nanoTime() > deadline) {
         throw new AssertionError("not within 10 s: " + what);
       }
-      Thread.onSpinWait();
       try {
         Thread.sleep(5); // polling to a deadline
       } catch (InterruptedException e) {
