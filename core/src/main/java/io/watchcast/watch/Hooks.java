@@ -3,12 +3,19 @@ package io.watchcast.watch;
 import java.io.IOException;
 import java.nio.file.Path;
 
-/** Test seams of the native backend: lose events, fail registrations. Thread-safe. */
+/** Test seams of the native backend: lose events or watches, fail registrations. Thread-safe. */
 class Hooks {
   static final Hooks NONE = new Hooks();
 
   /** Whether native events are dropped before the watch sees them (a mount that delivers none). */
   boolean dropEvents() {
+    return false;
+  }
+
+  /**
+   * Whether the watch of {@code dir} is lost now (as on an unmount), though the directory stays.
+   */
+  boolean loseWatchOf(Path dir) {
     return false;
   }
 

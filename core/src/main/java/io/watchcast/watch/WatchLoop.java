@@ -262,6 +262,9 @@ final class WatchLoop implements WatchHandle, Runnable {
       dirty.merge(p, modify, Boolean::logicalOr);
       markEvent(now);
     }
+    if (dir != null && hooks.loseWatchOf(dir)) {
+      key.cancel();
+    }
     if (!key.reset()) {
       if (dir == null) {
         return;

@@ -25,6 +25,17 @@ final class NativeWatcherTest {
   static final class FaultyHooks extends Hooks {
     volatile boolean dropEvents;
     volatile String failRegisterOfName;
+    volatile String loseWatchOfName;
+
+    @Override
+    boolean loseWatchOf(Path dir) {
+      String name = loseWatchOfName;
+      if (name != null && dir.getFileName() != null && dir.getFileName().toString().equals(name)) {
+        loseWatchOfName = null; // once
+        return true;
+      }
+      return false;
+    }
 
     @Override
     boolean dropEvents() {
@@ -67,6 +78,19 @@ final class NativeWatcherTest {
         throw new AssertionError(e);
       }
     }
+  }
+
+  @Test
+  void lostWatch_ofAnExistingDirectory_isRescannedAndWatchedAgain() throws IOException {
+    Path sub = Files.createDirectories(root.resolve("sub"));
+    start(WatchOptions.defaults());
+    hooks.loseWatchOfName = "sub";
+    Path a = Files.writeString(sub.resolve("a.txt"), "a");
+    recorder.awaitFiles(Set.of(a));
+    assertThat(recorder.seen()).anyMatch(ChangeBatch::rescan);
+    assertThat(watch.stats().rescans()).isPositive();
+    Path b = Files.writeString(sub.resolve("b.txt"), "b"); // watched again
+    recorder.awaitFiles(Set.of(a, b));
   }
 
   @Test
