@@ -88,8 +88,7 @@ public final class DashboardServer implements AutoCloseable {
             .collector(new MemoryCollector())
             .collector(new SkillsCollector())
             .collector(
-                new LogsCollector(),
-                TopicOptions.of(Throttle.batch(Duration.ofMillis(100), 500)))
+                new LogsCollector(), TopicOptions.of(Throttle.batch(Duration.ofMillis(100), 500)))
             .build();
     this.stats = new SystemStats(hub);
     this.websocket =
@@ -183,8 +182,7 @@ public final class DashboardServer implements AutoCloseable {
   /** Serves {@code /config.json} (what the page needs to know) and the transport switches. */
   private final class ConfigHandler extends Handler.Abstract {
     @Override
-    public boolean handle(Request request, Response response, Callback callback)
-        throws Exception {
+    public boolean handle(Request request, Response response, Callback callback) throws Exception {
       String path = Request.getPathInContext(request);
       if (!options.sse() && path.startsWith("/events")) {
         Response.writeError(request, response, callback, 503, "SSE is turned off");
@@ -245,8 +243,7 @@ public final class DashboardServer implements AutoCloseable {
     if (sample) {
       dir = Files.createTempDirectory("watchcast-demo");
     }
-    Options options =
-        new Options(dir, demo || sample, host, port, wsPort, true, true, Map.of());
+    Options options = new Options(dir, demo || sample, host, port, wsPort, true, true, Map.of());
     DashboardServer server = start(options);
     System.out.println("Watchcast dashboard: " + server.url());
     System.out.println("Watching " + dir.toAbsolutePath() + (options.demo() ? " (demo)" : ""));
@@ -269,5 +266,4 @@ public final class DashboardServer implements AutoCloseable {
     }
     return args[i];
   }
-
 }

@@ -16,8 +16,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Sample content for a newcomer: a few notes, skills and logs, and with {@code --demo} a timer that
- * keeps changing them (log lines every second, a note rewritten by an atomic save every few seconds)
- * so the page is seen to move.
+ * keeps changing them (log lines every second, a note rewritten by an atomic save every few
+ * seconds) so the page is seen to move.
  */
 final class DemoContent implements AutoCloseable {
   private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss");

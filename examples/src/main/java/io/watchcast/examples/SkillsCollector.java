@@ -12,8 +12,7 @@ import java.util.TreeMap;
 
 /**
  * The {@code skills} topic: a listing of {@code skills/<name>/}, each a folder with a {@code
- * SKILL.md} whose front matter gives a name and a description, with its file count and last
- * change.
+ * SKILL.md} whose front matter gives a name and a description, with its file count and last change.
  */
 final class SkillsCollector implements Collector<SkillsCollector.Skills> {
 

@@ -114,14 +114,18 @@ final class Browser implements AutoCloseable {
     call("POST", "/session/" + session + "/url", body);
   }
 
-  /** Runs {@code script} (a function body; use {@code return}) in the page and returns its value. */
+  /**
+   * Runs {@code script} (a function body; use {@code return}) in the page and returns its value.
+   */
   JsonNode eval(String script) throws IOException {
     ObjectNode body = JSON.createObjectNode().put("script", script);
     body.putArray("args");
     return call("POST", "/session/" + session + "/execute/sync", body);
   }
 
-  /** Evaluates {@code script} until {@code done} accepts its value, or fails after {@code timeout}. */
+  /**
+   * Evaluates {@code script} until {@code done} accepts its value, or fails after {@code timeout}.
+   */
   JsonNode await(String script, Predicate<JsonNode> done, Duration timeout)
       throws IOException, InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
@@ -160,7 +164,8 @@ final class Browser implements AutoCloseable {
     }
     JsonNode json = JSON.readTree(r.body());
     if (r.statusCode() >= 400) {
-      throw new IOException("WebDriver " + method + " " + path + " -> " + r.statusCode() + ": " + json);
+      throw new IOException(
+          "WebDriver " + method + " " + path + " -> " + r.statusCode() + ": " + json);
     }
     return json.path("value");
   }

@@ -17,7 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The dashboard in a real headless Chromium, against a real server over a real directory. Needs
  * Debian's {@code chromium} and {@code chromium-driver}; {@code .ci/run} installs them. Locally:
- * {@code sudo apt-get install chromium chromium-driver}, then {@code ./mvnw -pl examples -am verify}.
+ * {@code sudo apt-get install chromium chromium-driver}, then {@code ./mvnw -pl examples -am
+ * verify}.
  */
 final class DashboardBrowserTest {
   /** Short client timers so that reconnects and fallbacks happen within a test's patience. */
@@ -95,9 +96,12 @@ final class DashboardBrowserTest {
         "return document.querySelectorAll('#memory .changed, #skills .changed').length;",
         v -> v.asInt() == 0,
         Duration.ofSeconds(5));
-    Path png = Path.of("..", "docs", "dashboard.png");
-    if (Files.isDirectory(png.getParent())) {
-      Files.write(png, browser.screenshot());
+    // Always saved beside the build; -Dwatchcast.screenshot=docs refreshes the README's picture.
+    byte[] picture = browser.screenshot();
+    Files.createDirectories(Path.of("target"));
+    Files.write(Path.of("target", "dashboard.png"), picture);
+    if ("docs".equals(System.getProperty("watchcast.screenshot"))) {
+      Files.write(Path.of("..", "docs", "dashboard.png"), picture);
     }
   }
 
@@ -118,8 +122,7 @@ final class DashboardBrowserTest {
     Files.delete(dir.resolve("memory/todo.json"));
 
     server = DashboardServer.start(options(http, ws, true, true, false));
-    browser.await(
-        STATUS, v -> v.asText().startsWith("live/"), Duration.ofSeconds(20));
+    browser.await(STATUS, v -> v.asText().startsWith("live/"), Duration.ofSeconds(20));
     browser.await(
         memoryText(),
         v -> v.asText().contains("Written while down") && !v.asText().contains("Todo"),
@@ -153,8 +156,7 @@ final class DashboardBrowserTest {
   }
 
   private void awaitStatus(String expected) throws Exception {
-    JsonNode last =
-        browser.await(STATUS, v -> v.asText().equals(expected), Duration.ofSeconds(20));
+    JsonNode last = browser.await(STATUS, v -> v.asText().equals(expected), Duration.ofSeconds(20));
     assertThat(last.asText()).isEqualTo(expected);
   }
 
