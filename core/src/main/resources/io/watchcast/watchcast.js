@@ -1,17 +1,16 @@
-/* watchcast.js — browser client for the Watchcast protocol v1. No build step, no dependency.
- * Classic script: sets globalThis.Watchcast. ES module: import { connect } from "./watchcast.mjs".
- * Docs: docs/CLIENT.md. Apache-2.0. */
+/* watchcast.js: browser client, Watchcast protocol v1. No build, no dependency. Sets globalThis.Watchcast
+ * (as a <script>, or imported as a module). Docs: docs/CLIENT.md. Apache-2.0. */
 (function (g) {
   "use strict";
   var DEFAULTS = {
-    url: null, // WebSocket URL; default ws(s)://<page host>/ws
+    url: null, // default ws(s)://<page host>/ws
     sseUrl: "/events", apiUrl: "/api/topics",
     transports: ["websocket", "sse", "polling"],
-    minDelay: 500, maxDelay: 20000, // reconnect backoff bounds (ms), full jitter
-    fallbackAfter: 3, // failed WebSocket attempts before SSE (and SSE before polling)
+    minDelay: 500, maxDelay: 20000, // backoff bounds (ms), full jitter
+    fallbackAfter: 3, // failed attempts before the next transport
     pingInterval: 30000, pongTimeout: 10000,
-    pollInterval: 2000, upgradeInterval: 30000, // polling period; how often to retry WebSocket from a fallback
-    eventTypes: [] // application message types to receive over SSE (update, snapshot, ... always are)
+    pollInterval: 2000, upgradeInterval: 30000, // retry WebSocket from a fallback every upgradeInterval
+    eventTypes: [] // application types to receive over SSE
   };
 
   function connect(options) {
@@ -42,17 +41,23 @@
 
     function deliver(env) {
       var t = topics[env.topic];
-      if (env.topic === "*" || !t) { // wildcard traffic or a topic we learned through "*"
+      if (env.topic === "*" || !t) { // learned through "*"
         if (topics["*"] && env.topic !== "*") t = topics[env.topic] = topics[env.topic] || { handlers: [], wild: true };
         else if (!t) return;
       }
       if (env.epoch != null && env.id) {
-        if (env.epoch === t.epoch && env.id <= t.id && env.type !== "snapshot") return; // duplicate
+        if (env.epoch === t.epoch && env.id <= t.id) return; // duplicate, or a snapshot of what we have
         t.epoch = env.epoch; t.id = env.id;
       }
-      if (env.type === "reset" && env.data) { t.epoch = env.data.epoch; t.id = 0; } // a snapshot follows
+      if (env.type === "reset" && env.data) { t.epoch = env.data.epoch; t.id = 0; refetch(env.topic); }
       var hs = t.handlers.concat(t.wild && topics["*"] ? topics["*"].handlers : []);
       for (var i = 0; i < hs.length; i++) try { hs[i](env); } catch (e) { report(e); }
+    }
+
+    // After reset, the snapshot over REST too: the second copy to arrive is a duplicate.
+    function refetch(name) {
+      fetch(o.apiUrl + "/" + encodeURIComponent(name), { cache: "no-store" }).then(function (r) { return r.status === 200 ? r.json() : null; })
+        .then(function (env) { if (env && env.type) deliver(env); }).catch(function () {});
     }
 
     function subscribeMessage(name) {
@@ -80,14 +85,14 @@
         if (env.type !== "pong") deliver(env);
       };
       sock.onclose = function () {
-        if (ws !== sock) return; // a probe that never took over, or a replaced socket
+        if (ws !== sock) return; // a probe that never took over
         ws = null; stop("ping"); stop("pong");
         if (!opened) failed(); else if (!closed) retry();
       };
       sock.onerror = function () {};
       if (probe) later("probeTimeout", function () { if (ws !== sock) sock.close(); }, 10000);
       function failed() {
-        if (closed || probe) return; // a failed background probe changes nothing
+        if (closed || probe) return;
         ws = null;
         if (++wsFailures >= o.fallbackAfter && (first("sse") || first("polling"))) { mode = first("sse") ? "sse" : "polling"; attempt = 0; return fallback(); }
         retry();
@@ -126,7 +131,7 @@
       var opened = false, src = es = new EventSource(sseUrl());
       setStatus("connecting", "sse");
       src.onopen = function () { opened = true; sseFailures = 0; attempt = 0; setStatus("live", "sse"); };
-      // SSE names each event by its envelope type; EventSource needs a listener per name.
+      // SSE names events by type; EventSource needs a listener per name.
       var onEvent = function (ev) {
         if (es !== src) return;
         if (ev.lastEventId) lastEventId = ev.lastEventId;

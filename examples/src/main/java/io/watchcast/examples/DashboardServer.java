@@ -43,11 +43,14 @@ public final class DashboardServer implements AutoCloseable {
   /**
    * How to run it.
    *
+   * @param sample write sample content into {@code dir} (files that exist are kept)
+   * @param demo write sample content and keep changing it, so the page is seen to move
    * @param clientOptions extra options for {@code Watchcast.connect} in the page (tests shorten
    *     timers with it)
    */
   public record Options(
       Path dir,
+      boolean sample,
       boolean demo,
       String host,
       int httpPort,
@@ -62,7 +65,7 @@ public final class DashboardServer implements AutoCloseable {
     }
 
     public static Options defaults(Path dir) {
-      return new Options(dir, false, "127.0.0.1", 8080, 8081, true, true, Map.of());
+      return new Options(dir, false, false, "127.0.0.1", 8080, 8081, true, true, Map.of());
     }
   }
 
@@ -122,7 +125,7 @@ public final class DashboardServer implements AutoCloseable {
 
   private void begin() throws IOException {
     Files.createDirectories(options.dir());
-    if (options.demo()) {
+    if (options.sample() || options.demo()) {
       demo.create();
     }
     pipeline.start();
@@ -243,7 +246,7 @@ public final class DashboardServer implements AutoCloseable {
     if (sample) {
       dir = Files.createTempDirectory("watchcast-demo");
     }
-    Options options = new Options(dir, demo || sample, host, port, wsPort, true, true, Map.of());
+    Options options = new Options(dir, sample, demo, host, port, wsPort, true, true, Map.of());
     DashboardServer server = start(options);
     System.out.println("Watchcast dashboard: " + server.url());
     System.out.println("Watching " + dir.toAbsolutePath() + (options.demo() ? " (demo)" : ""));

@@ -62,6 +62,14 @@ final class DashboardBrowserTest {
     server = DashboardServer.start(options(0, 0, true, true, true));
     browser.open(server.url());
     awaitStatus("live/websocket/dot live");
+    // The client is usable as an ES module too: importing it defines the same global.
+    assertThat(
+            browser
+                .eval(
+                    "return import('/watchcast.js?as-module')"
+                        + ".then(() => typeof globalThis.Watchcast.connect);")
+                .asText())
+        .isEqualTo("function");
     browser.await(
         "return document.getElementById('skills').textContent;",
         v -> v.asText().contains("summarize"),
@@ -152,7 +160,7 @@ final class DashboardBrowserTest {
   private DashboardServer.Options options(
       int http, int ws, boolean websocket, boolean sse, boolean demoContent) {
     return new DashboardServer.Options(
-        dir, demoContent, "127.0.0.1", http, ws, websocket, sse, FAST);
+        dir, demoContent, demoContent, "127.0.0.1", http, ws, websocket, sse, FAST);
   }
 
   private void awaitStatus(String expected) throws Exception {
