@@ -5,6 +5,8 @@ import java.util.Objects;
 /**
  * Why the hub closes a connection: a stable {@code code} and a human message. Transports map the
  * code to their own close signal (a WebSocket close code, the end of an SSE stream).
+ *
+ * <p>Immutable and thread-safe.
  */
 public record CloseReason(String code, String message) {
 

@@ -3,6 +3,8 @@ package io.watchcast;
 /**
  * The stable, machine-readable {@code code} of an {@code error} message. The wire value is {@link
  * #code()}; new codes may be added in a minor version, existing ones never change meaning.
+ *
+ * <p>Immutable and thread-safe.
  */
 public enum ErrorCode {
   /** The client message is not JSON. */

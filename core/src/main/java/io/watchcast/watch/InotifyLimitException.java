@@ -7,6 +7,8 @@ import java.io.IOException;
  * fs.inotify.max_user_watches} allows (or more watchers than {@code
  * fs.inotify.max_user_instances}). The watch is not started half-watched; raise the limit, or allow
  * a fall back to polling with {@link WatchOptions#withFallbackToPolling(boolean)}.
+ *
+ * <p>Immutable once thrown, like any exception; safe to pass between threads.
  */
 public final class InotifyLimitException extends IOException {
   private static final long serialVersionUID = 1L;
