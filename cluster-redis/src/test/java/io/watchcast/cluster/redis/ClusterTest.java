@@ -24,7 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Two or three hubs in one JVM sharing topics through a real redis-server. Clients are core's
- * {@link FakeConnection}s; {@link WebSocketClusterTest} does the same over real WebSocket transports.
+ * {@link FakeConnection}s; {@link WebSocketClusterTest} does the same over real WebSocket
+ * transports.
  */
 final class ClusterTest {
   private static final Duration WAIT = Duration.ofSeconds(10);
