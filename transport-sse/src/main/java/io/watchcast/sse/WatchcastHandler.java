@@ -24,6 +24,7 @@ import org.eclipse.jetty.http.HttpCookie;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.http.HttpURI;
+import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -211,11 +212,11 @@ final class WatchcastHandler extends Handler.Wrapper {
         return true;
       }
     } catch (HttpError e) {
-      sendError(response, callback, e);
+      sendError(request, response, callback, e);
       return true;
     }
     if (staticBase != null && escapesRoot(path)) {
-      sendError(response, callback, new HttpError(404, "not_found", "not found"));
+      sendError(request, response, callback, new HttpError(404, "not_found", "not found"));
       return true;
     }
     return super.handle(request, response, callback);
@@ -548,10 +549,11 @@ final class WatchcastHandler extends Handler.Wrapper {
                     ("{\"topic\":\"" + topic + "\",\"accepted\":true}")
                         .getBytes(StandardCharsets.UTF_8));
               } catch (HttpError e) {
-                sendError(response, callback, e);
+                sendError(request, response, callback, e);
               } catch (RuntimeException e) {
                 log.error("Publish on '{}' failed", topic, e);
-                sendError(response, callback, new HttpError(500, "internal", "publish failed"));
+                sendError(
+                    request, response, callback, new HttpError(500, "internal", "publish failed"));
               }
             });
   }
@@ -709,16 +711,28 @@ final class WatchcastHandler extends Handler.Wrapper {
     response.write(true, ByteBuffer.wrap(body), callback);
   }
 
-  private static void sendError(Response response, Callback callback, HttpError e) {
+  private static void sendError(
+      Request request, Response response, Callback callback, HttpError e) {
     if (response.isCommitted()) {
       callback.failed(e);
       return;
+    }
+    if (hasBody(request)
+        && request.getConnectionMetaData().getHttpVersion() != HttpVersion.HTTP_2) {
+      // A refused request's body may be left unread, and the server then drops the connection:
+      // say so, or a client reuses it and its next request (a POST is not retried) fails.
+      response.getHeaders().put(HttpHeader.CONNECTION, "close");
     }
     if (e.status == 401) {
       response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Bearer");
     }
     response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
     send(response, callback, e.status, JSON, e.body());
+  }
+
+  private static boolean hasBody(Request request) {
+    return request.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH) > 0
+        || request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING);
   }
 
   private static String shorten(String s) {

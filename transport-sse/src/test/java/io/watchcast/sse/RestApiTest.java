@@ -323,4 +323,18 @@ final class RestApiTest {
       assertThat(seen.take().token()).isEmpty();
     }
   }
+
+  @Test
+  void refusedPostWithABody_saysConnectionClose_soNoClientReusesTheConnection() throws Exception {
+    try (Harness h =
+        Harness.start(
+            b -> b.publishEndpoint(true).authenticator(Authenticator.token("s3cret", "script")))) {
+      String answer =
+          h.raw(
+              "POST /api/topics/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  + "Content-Length: 10\r\n\r\n{\"done\":1}");
+      assertThat(answer).startsWith("HTTP/1.1 401");
+      assertThat(answer.toLowerCase(java.util.Locale.ROOT)).contains("connection: close");
+    }
+  }
 }
