@@ -217,8 +217,12 @@ final class HostileInputTest {
           rateLimited++;
         }
       }
-      assertThat(pongs).isBetween(100, 300); // the burst, plus 50/s refill while the flood is read
-      assertThat(rateLimited).isPositive();
+      // At most the burst plus the 50/s refill was answered. How many pongs and rate_limited errors
+      // reach the client before the close varies: closing drops what the writer had not sent yet.
+      // The close code and reason above are the guarantee; core's ProtocolTest pins the exact
+      // sequence of errors.
+      assertThat(pongs).isLessThanOrEqualTo(300);
+      assertThat(pongs + rateLimited).isPositive();
     }
   }
 
