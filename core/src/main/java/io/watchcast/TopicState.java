@@ -25,7 +25,6 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class TopicState {
   private static final Session[] NO_SESSIONS = new Session[0];
-  private static final byte[] OPEN = {'['};
 
   final String name;
   volatile TopicOptions options; // replaced only while a placeholder (see redeclare)
@@ -319,7 +318,7 @@ final class TopicState {
   /** Joins JSON values into one JSON array without re-serializing them. */
   private static byte[] list(List<byte[]> items, int itemBytes) {
     byte[] out = new byte[itemBytes + Math.max(1, items.size()) + 1];
-    out[0] = OPEN[0];
+    out[0] = '[';
     int p = 1;
     for (int i = 0; i < items.size(); i++) {
       if (i > 0) {

@@ -277,16 +277,7 @@ final class WatchcastHandler extends Handler.Wrapper {
           wildcard = true;
           continue;
         }
-        if (!Topics.isValid(t)) {
-          String problem;
-          try {
-            Topics.requireValid(t);
-            problem = "invalid topic";
-          } catch (IllegalArgumentException e) {
-            problem = e.getMessage();
-          }
-          throw HttpError.badRequest("invalid_topic", "topic '" + shorten(t) + "': " + problem);
-        }
+        requireTopic(t);
         if (seen.add(t)) {
           topics.add(t);
         }
@@ -444,16 +435,7 @@ final class WatchcastHandler extends Handler.Wrapper {
     }
     String origin = checkOrigin(request);
     Optional<Object> principal = authenticate(request);
-    if (!Topics.isValid(topic)) {
-      String problem;
-      try {
-        Topics.requireValid(topic);
-        problem = "invalid topic";
-      } catch (IllegalArgumentException e) {
-        problem = e.getMessage();
-      }
-      throw HttpError.badRequest("invalid_topic", "topic '" + shorten(topic) + "': " + problem);
-    }
+    requireTopic(topic);
     corsHeaders(response, origin);
     if (HttpMethod.POST.is(method)) {
       handlePublish(request, response, callback, topic, principal);
@@ -733,6 +715,16 @@ final class WatchcastHandler extends Handler.Wrapper {
   private static boolean hasBody(Request request) {
     return request.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH) > 0
         || request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING);
+  }
+
+  /** A 400 {@code invalid_topic} naming what is wrong with {@code topic}, unless it is valid. */
+  private static void requireTopic(String topic) throws HttpError {
+    try {
+      Topics.requireValid(topic);
+    } catch (IllegalArgumentException e) {
+      throw HttpError.badRequest(
+          "invalid_topic", "topic '" + shorten(topic) + "': " + e.getMessage());
+    }
   }
 
   private static String shorten(String s) {
