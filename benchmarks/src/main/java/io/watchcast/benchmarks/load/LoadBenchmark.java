@@ -3,6 +3,7 @@ package io.watchcast.benchmarks.load;
 import io.watchcast.ConnectionManager;
 import io.watchcast.Limits;
 import io.watchcast.RawJson;
+import io.watchcast.benchmarks.LoopbackFloor;
 import io.watchcast.websocket.WebSocketStats;
 import io.watchcast.websocket.WebSocketTransport;
 import java.io.BufferedReader;
@@ -17,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -45,6 +47,9 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class LoadBenchmark {
   static final int WINDOW = Integer.getInteger("window", 20);
+  // For focused runs: -Dmodes=fixed -Dservers=watchcast (the table then has only those rows).
+  static final String MODES = System.getProperty("modes", "full,unpaced,fixed");
+  static final String SERVERS = System.getProperty("servers", "watchcast,baseline,floor");
   static final String PAD = "p".repeat(88);
 
   private final MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
@@ -81,8 +86,15 @@ public final class LoadBenchmark {
         int fullK = Math.max(20, (quick ? 100_000 : 500_000) / n);
         int rate = n >= 10_000 ? 10 : 100;
         int seconds = quick ? 3 : 10;
-        runWatchcast(n, fullK, rate, seconds);
-        runBaseline(n, fullK, rate, seconds);
+        if (SERVERS.contains("watchcast")) {
+          runWatchcast(n, fullK, rate, seconds);
+        }
+        if (SERVERS.contains("baseline")) {
+          runBaseline(n, fullK, rate, seconds);
+        }
+        if (SERVERS.contains("floor") && MODES.contains("fixed")) {
+          runFloor(n, rate, seconds);
+        }
       }
     } finally {
       send("EXIT");
@@ -100,6 +112,8 @@ public final class LoadBenchmark {
             java,
             "-Xmx1g",
             "-Dclient.threads=" + Integer.getInteger("client.threads", 1),
+            "-Dclient.spinMicros=" + Long.getLong("client.spinMicros", 0),
+            "-Dclient.delayAcks=" + Boolean.getBoolean("client.delayAcks"),
             "-cp",
             System.getProperty("java.class.path"),
             LoadClient.class.getName());
@@ -205,89 +219,92 @@ public final class LoadBenchmark {
               + connected.substring(10).replace(" retries ", " ms, retries ")
               + ")";
 
-      // Full speed, paced by the clients' progress.
-      WebSocketStats before0 = ws.stats();
-      expect(fullK);
-      long cpu0 = cpuNanos();
-      long wall0 = System.nanoTime();
-      for (int i = 1; i <= fullK; i++) {
-        paceByClients(i, n);
-        hub.publish("load", RawJson.of(payload(i)));
-      }
-      String full = expectLine("RESULT");
-      long cpu = cpuNanos() - cpu0;
-      long wall = System.nanoTime() - wall0;
-      row(
-          "watchcast",
-          n,
-          "full speed, paced",
-          fullK,
-          full,
-          cpu,
-          wall,
-          idle,
-          batching(ws.stats(), before0));
-
-      // Unpaced: K messages as fast as publish() returns.
-      topic = "load2";
-      send("CLOSE");
-      expectLine("CLOSED");
-      send("CONNECT " + ws.port() + " /ws?topic=" + topic + " " + n);
-      expectLine("CONNECTED");
-      while (hub.topic(topic).map(t -> t.subscribers()).orElse(0) < n) {
-        Thread.sleep(10);
-      }
-      WebSocketStats before2 = ws.stats();
-      long slowBefore = hub.stats().slowConsumersClosed();
-      expect(fullK);
-      cpu0 = cpuNanos();
-      wall0 = System.nanoTime();
-      for (int i = 1; i <= fullK; i++) {
-        hub.publish(topic, RawJson.of(payload(i)));
-      }
-      String unpaced = expectLine("RESULT");
-      row(
-          "watchcast",
-          n,
-          "unpaced",
-          fullK,
-          unpaced,
-          cpuNanos() - cpu0,
-          System.nanoTime() - wall0,
-          idle,
-          batching(ws.stats(), before2)
-              + ", slow consumers closed: "
-              + (hub.stats().slowConsumersClosed() - slowBefore));
-
-      // Fixed rate.
-      WebSocketStats before1 = ws.stats();
-      int k = rate * seconds;
-      expect(k);
-      long period = TimeUnit.SECONDS.toNanos(1) / rate;
-      cpu0 = cpuNanos();
-      wall0 = System.nanoTime();
-      long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20);
-      for (int i = 1; i <= k; i++) {
-        long due = start + (i - 1) * period;
-        while (System.nanoTime() < due) {
-          LockSupport.parkNanos(Math.max(1000, due - System.nanoTime() - 50_000));
+      if (MODES.contains("full")) { // Full speed, paced by the clients' progress.
+        WebSocketStats before0 = ws.stats();
+        expect(fullK);
+        long cpu0 = cpuNanos();
+        long wall0 = System.nanoTime();
+        for (int i = 1; i <= fullK; i++) {
+          paceByClients(i, n);
+          hub.publish("load", RawJson.of(payload(i)));
         }
-        // The intended time, not the actual one: a late publish counts as latency.
-        hub.publish(topic, RawJson.of(payload(i, due)));
+        String full = expectLine("RESULT");
+        long cpu = cpuNanos() - cpu0;
+        long wall = System.nanoTime() - wall0;
+        row(
+            "watchcast",
+            n,
+            "full speed, paced",
+            fullK,
+            full,
+            cpu,
+            wall,
+            idle,
+            batching(ws.stats(), before0));
       }
-      String fixed = expectLine("RESULT");
-      cpu = cpuNanos() - cpu0;
-      wall = System.nanoTime() - wall0;
-      row(
-          "watchcast",
-          n,
-          rate + " msg/s",
-          k,
-          fixed,
-          cpu,
-          wall,
-          idle,
-          batching(ws.stats(), before1));
+
+      if (MODES.contains("unpaced")) { // K messages as fast as publish() returns.
+        topic = "load2";
+        send("CLOSE");
+        expectLine("CLOSED");
+        send("CONNECT " + ws.port() + " /ws?topic=" + topic + " " + n);
+        expectLine("CONNECTED");
+        while (hub.topic(topic).map(t -> t.subscribers()).orElse(0) < n) {
+          Thread.sleep(10);
+        }
+        WebSocketStats before2 = ws.stats();
+        long slowBefore = hub.stats().slowConsumersClosed();
+        expect(fullK);
+        long cpu0 = cpuNanos();
+        long wall0 = System.nanoTime();
+        for (int i = 1; i <= fullK; i++) {
+          hub.publish(topic, RawJson.of(payload(i)));
+        }
+        String unpaced = expectLine("RESULT");
+        row(
+            "watchcast",
+            n,
+            "unpaced",
+            fullK,
+            unpaced,
+            cpuNanos() - cpu0,
+            System.nanoTime() - wall0,
+            idle,
+            batching(ws.stats(), before2)
+                + ", slow consumers closed: "
+                + (hub.stats().slowConsumersClosed() - slowBefore));
+      }
+
+      if (MODES.contains("fixed")) {
+        WebSocketStats before1 = ws.stats();
+        int k = rate * seconds;
+        expect(k);
+        long period = TimeUnit.SECONDS.toNanos(1) / rate;
+        long cpu0 = cpuNanos();
+        long wall0 = System.nanoTime();
+        long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20);
+        for (int i = 1; i <= k; i++) {
+          long due = start + (i - 1) * period;
+          while (System.nanoTime() < due) {
+            LockSupport.parkNanos(Math.max(1000, due - System.nanoTime() - 50_000));
+          }
+          // The intended time, not the actual one: a late publish counts as latency.
+          hub.publish(topic, RawJson.of(payload(i, due)));
+        }
+        String fixed = expectLine("RESULT");
+        long cpu = cpuNanos() - cpu0;
+        long wall = System.nanoTime() - wall0;
+        row(
+            "watchcast",
+            n,
+            rate + " msg/s",
+            k,
+            fixed,
+            cpu,
+            wall,
+            idle,
+            batching(ws.stats(), before1));
+      }
       send("CLOSE");
       expectLine("CLOSED");
     } finally {
@@ -324,67 +341,73 @@ public final class LoadBenchmark {
               + ")";
       String envelopeHead = "{\"type\":\"update\",\"topic\":\"load\",\"data\":";
 
-      expect(fullK);
-      long cpu0 = cpuNanos();
-      long wall0 = System.nanoTime();
-      for (int i = 1; i <= fullK; i++) {
-        paceByClients(i, n);
-        server.publish(envelope(envelopeHead, payload(i), i));
-      }
-      String full = expectLine("RESULT");
-      row(
-          "baseline",
-          n,
-          "full speed, paced",
-          fullK,
-          full,
-          cpuNanos() - cpu0,
-          System.nanoTime() - wall0,
-          idle,
-          "");
-
-      expect(fullK);
-      cpu0 = cpuNanos();
-      wall0 = System.nanoTime();
-      for (int i = 1; i <= fullK; i++) {
-        server.publish(envelope(envelopeHead, payload(i), i));
-      }
-      String unpaced = expectLine("RESULT");
-      row(
-          "baseline",
-          n,
-          "unpaced",
-          fullK,
-          unpaced,
-          cpuNanos() - cpu0,
-          System.nanoTime() - wall0,
-          idle,
-          "");
-
-      int k = rate * seconds;
-      expect(k);
-      long period = TimeUnit.SECONDS.toNanos(1) / rate;
-      cpu0 = cpuNanos();
-      wall0 = System.nanoTime();
-      long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20);
-      for (int i = 1; i <= k; i++) {
-        long due = start + (i - 1) * period;
-        while (System.nanoTime() < due) {
-          LockSupport.parkNanos(Math.max(1000, due - System.nanoTime() - 50_000));
+      if (MODES.contains("full")) {
+        expect(fullK);
+        long cpu0 = cpuNanos();
+        long wall0 = System.nanoTime();
+        for (int i = 1; i <= fullK; i++) {
+          paceByClients(i, n);
+          server.publish(envelope(envelopeHead, payload(i), i));
         }
-        server.publish(envelope(envelopeHead, payload(i, due), i));
+        String full = expectLine("RESULT");
+        row(
+            "baseline",
+            n,
+            "full speed, paced",
+            fullK,
+            full,
+            cpuNanos() - cpu0,
+            System.nanoTime() - wall0,
+            idle,
+            "");
       }
-      String fixed = expectLine("RESULT");
-      row(
-          "baseline",
-          n,
-          rate + " msg/s",
-          k,
-          fixed,
-          cpuNanos() - cpu0,
-          System.nanoTime() - wall0,
-          idle,
-          "");
+
+      if (MODES.contains("unpaced")) {
+        expect(fullK);
+        long cpu0 = cpuNanos();
+        long wall0 = System.nanoTime();
+        for (int i = 1; i <= fullK; i++) {
+          server.publish(envelope(envelopeHead, payload(i), i));
+        }
+        String unpaced = expectLine("RESULT");
+        row(
+            "baseline",
+            n,
+            "unpaced",
+            fullK,
+            unpaced,
+            cpuNanos() - cpu0,
+            System.nanoTime() - wall0,
+            idle,
+            "");
+      }
+
+      if (MODES.contains("fixed")) {
+        int k = rate * seconds;
+        expect(k);
+        long period = TimeUnit.SECONDS.toNanos(1) / rate;
+        long cpu0 = cpuNanos();
+        long wall0 = System.nanoTime();
+        long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20);
+        for (int i = 1; i <= k; i++) {
+          long due = start + (i - 1) * period;
+          while (System.nanoTime() < due) {
+            LockSupport.parkNanos(Math.max(1000, due - System.nanoTime() - 50_000));
+          }
+          server.publish(envelope(envelopeHead, payload(i, due), i));
+        }
+        String fixed = expectLine("RESULT");
+        row(
+            "baseline",
+            n,
+            rate + " msg/s",
+            k,
+            fixed,
+            cpuNanos() - cpu0,
+            System.nanoTime() - wall0,
+            idle,
+            "");
+      }
       send("CLOSE");
       expectLine("CLOSED");
     } finally {
@@ -394,6 +417,33 @@ public final class LoadBenchmark {
         // Java-WebSocket 1.6.0's stop() can race with its own selector shutdown
       }
     }
+  }
+
+  /**
+   * The kernel's floor for the fixed-rate run ({@link LoopbackFloor}): a C program writing a
+   * message of the envelope's size to each of n loopback sockets, and reading them back.
+   */
+  private void runFloor(int n, int rate, int seconds) throws Exception {
+    int bytes =
+        2 + envelope("{\"type\":\"update\",\"topic\":\"load\",\"data\":", payload(1), 1).length();
+    Optional<Map<String, String>> r = LoopbackFloor.run(n, rate, seconds, bytes);
+    if (r.isEmpty()) {
+      return;
+    }
+    Map<String, String> m = r.get();
+    StringBuilder line = new StringBuilder("RESULT");
+    m.forEach((key, value) -> line.append(' ').append(key).append('=').append(value));
+    long wall = (long) (Double.parseDouble(m.get("seconds")) * 1e9);
+    row(
+        "floor (C)",
+        n,
+        rate + " msg/s",
+        rate * seconds,
+        line.toString(),
+        Long.parseLong(m.get("serverCpuMs")) * 1_000_000L,
+        wall,
+        "-",
+        bytes + "-byte writes, no JVM, no framing");
   }
 
   /** The same envelope the hub writes (type, topic, data, timestamp, id, epoch). */
@@ -486,6 +536,17 @@ public final class LoadBenchmark {
               w.get("clients"),
               w.get("mode"),
               ratio,
+              ms(w.get("p99us")),
+              ms(b.get("p99us")));
+        }
+        if (b.get("server").startsWith("floor")
+            && b.get("clients").equals(w.get("clients"))
+            && b.get("mode").equals(w.get("mode"))) {
+          System.out.printf(
+              Locale.ROOT,
+              "- %s clients, %s: p99 %s against the kernel floor's %s (C, same run)%n",
+              w.get("clients"),
+              w.get("mode"),
               ms(w.get("p99us")),
               ms(b.get("p99us")));
         }
