@@ -10,12 +10,18 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import javax.net.ssl.SSLContext;
+import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
 import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
@@ -95,7 +101,24 @@ public final class SseTransport implements AutoCloseable {
     config.setRequestHeaderSize(settings.maxRequestHeaderBytes);
     HttpConnectionFactory http1 = new HttpConnectionFactory(config);
     ServerConnector c;
-    if (settings.http2) {
+    if (settings.tls != null) {
+      config.addCustomizer(new SecureRequestCustomizer());
+      SslContextFactory.Server ssl = new SslContextFactory.Server();
+      ssl.setSslContext(settings.tls);
+      if (settings.http2) {
+        // ALPN picks h2 for clients that offer it (every browser), HTTP/1.1 for the rest.
+        HTTP2ServerConnectionFactory h2 = new HTTP2ServerConnectionFactory(config);
+        h2.setMaxConcurrentStreams(settings.http2MaxStreams);
+        ALPNServerConnectionFactory alpn =
+            new ALPNServerConnectionFactory(h2.getProtocol(), http1.getProtocol());
+        alpn.setDefaultProtocol(http1.getProtocol());
+        c =
+            new ServerConnector(
+                s, new SslConnectionFactory(ssl, alpn.getProtocol()), alpn, h2, http1);
+      } else {
+        c = new ServerConnector(s, new SslConnectionFactory(ssl, http1.getProtocol()), http1);
+      }
+    } else if (settings.http2) {
       HTTP2CServerConnectionFactory h2c = new HTTP2CServerConnectionFactory(config);
       h2c.setMaxConcurrentStreams(settings.http2MaxStreams);
       c = new ServerConnector(s, http1, h2c);
@@ -239,6 +262,7 @@ public final class SseTransport implements AutoCloseable {
     ClassLoader clientScriptLoader = SseTransport.class.getClassLoader();
     boolean http2 = true;
     int http2MaxStreams = 1024;
+    SSLContext tls;
     int maxThreads = 64;
   }
 
@@ -460,6 +484,19 @@ public final class SseTransport implements AutoCloseable {
     public Builder http2(boolean enabled) {
       once("http2");
       s.http2 = enabled;
+      return this;
+    }
+
+    /**
+     * Serve HTTPS from {@link #start()}, with this context's key and certificate: HTTP/2 ("h2",
+     * chosen by ALPN) and HTTP/1.1 on the same port, or HTTP/1.1 only with {@code http2(false)}.
+     * Browsers speak HTTP/2 only over TLS, and only HTTP/2 lets one page hold more than six streams
+     * to a host. Without it, {@code start()} serves cleartext HTTP/1.1 and h2c. It has no effect on
+     * {@link SseTransport#jettyHandler()}: there your server's connectors decide.
+     */
+    public Builder tls(SSLContext context) {
+      once("tls");
+      s.tls = Objects.requireNonNull(context, "context");
       return this;
     }
 

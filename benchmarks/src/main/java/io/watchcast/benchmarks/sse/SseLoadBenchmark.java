@@ -52,6 +52,7 @@ public final class SseLoadBenchmark {
   static List<String> servers = List.of("jetty", "jdk");
   static boolean h2c = true;
   static int rate = 100;
+  static boolean floor = true;
   static String serverJvmArg = "-Dwatchcast.benchmark=true";
   static String serverHeap = "1g";
 
@@ -77,6 +78,7 @@ public final class SseLoadBenchmark {
         case "servers" -> servers = List.of(kv[1].split(","));
         case "h2c" -> h2c = Boolean.parseBoolean(kv[1]);
         case "rate" -> rate = Integer.parseInt(kv[1]);
+        case "floor" -> floor = Boolean.parseBoolean(kv[1]);
         case "serverJvmArg" -> serverJvmArg = kv[1];
         case "serverHeap" -> serverHeap = kv[1];
         case "baselineMaxLoadStreams" -> baselineMaxLoadStreams = Integer.parseInt(kv[1]);
@@ -91,6 +93,34 @@ public final class SseLoadBenchmark {
         seconds,
         serverHeap);
     List<Row> rows = new ArrayList<>();
+    if (floor) {
+      // The kernel's floor at the same rate: one write per event per socket, no JVM, no HTTP.
+      // First, while nothing else of this benchmark runs (no server child, no client garbage).
+      for (int n : streamCounts) {
+        if (n > baselineMaxLoadStreams) {
+          continue;
+        }
+        var r = io.watchcast.benchmarks.LoopbackFloor.run(n, rate, (int) Math.ceil(seconds), 240);
+        if (r.isPresent()) {
+          var m = r.get();
+          addRow(
+              rows,
+              new Row(
+                  "floor (C)",
+                  "TCP, 240-byte writes",
+                  n,
+                  rate + " msg/s",
+                  Double.parseDouble(m.get("perSecond")),
+                  (double) rate * n,
+                  Long.parseLong(m.get("p50us")) / 1000.0,
+                  Long.parseLong(m.get("p99us")) / 1000.0,
+                  -1,
+                  2,
+                  0,
+                  n));
+        }
+      }
+    }
     for (String server : servers) {
       try (Child child = new Child(server)) {
         Recorder rec = new Recorder();
@@ -240,9 +270,9 @@ public final class SseLoadBenchmark {
             server,
             transport,
             n,
-            "100 msg/s",
+            rate + " msg/s",
             rec.deliveries() / elapsed,
-            100.0 * n,
+            (double) rate * n,
             rec.quantileMs(0.5),
             rec.quantileMs(0.99),
             heapPerStream,
