@@ -13,17 +13,33 @@ import org.eclipse.jetty.http2.api.Session;
 import org.eclipse.jetty.http2.api.Stream;
 import org.eclipse.jetty.http2.client.HTTP2Client;
 import org.eclipse.jetty.http2.frames.HeadersFrame;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
-/** SSE streams over h2c (prior knowledge): many streams multiplexed on few connections. */
+/**
+ * SSE streams over HTTP/2, many streams multiplexed on few connections: h2c (prior knowledge), or
+ * h2 over TLS with ALPN, as a browser connects to an HTTPS server.
+ */
 final class H2SseClient implements AutoCloseable {
   private final Recorder recorder;
+  private final SslContextFactory.Client tls;
   private final HTTP2Client client = new HTTP2Client();
   private final List<Session> sessions = new ArrayList<>();
   final AtomicInteger headersSeen = new AtomicInteger();
 
   H2SseClient(Recorder recorder) throws Exception {
+    this(recorder, false);
+  }
+
+  /**
+   * With {@code tls}, connects with TLS and ALPN, trusting any certificate (the benchmark's own).
+   */
+  H2SseClient(Recorder recorder, boolean tls) throws Exception {
     this.recorder = recorder;
+    this.tls = tls ? new SslContextFactory.Client(true) : null;
+    if (this.tls != null) {
+      this.tls.start();
+    }
     QueuedThreadPool pool = new QueuedThreadPool(8, 2);
     pool.setName("h2-client");
     client.setExecutor(pool);
@@ -35,14 +51,19 @@ final class H2SseClient implements AutoCloseable {
   /** Opens {@code streams} streams spread over {@code connections} connections. */
   void open(InetSocketAddress server, String path, int connections, int streams) throws Exception {
     for (int c = 0; c < connections; c++) {
-      Session session = client.connect(server, new Session.Listener() {}).get(10, TimeUnit.SECONDS);
+      Session session =
+          (tls == null
+                  ? client.connect(server, new Session.Listener() {})
+                  : client.connect(tls, server, new Session.Listener() {}))
+              .get(10, TimeUnit.SECONDS);
       sessions.add(session);
       int perConnection = streams / connections + (c < streams % connections ? 1 : 0);
       for (int s = 0; s < perConnection; s++) {
         MetaData.Request request =
             new MetaData.Request(
                 "GET",
-                HttpURI.from("http://127.0.0.1:" + server.getPort() + path),
+                HttpURI.from(
+                    (tls == null ? "http" : "https") + "://127.0.0.1:" + server.getPort() + path),
                 HttpVersion.HTTP_2,
                 HttpFields.build().add("accept", "text/event-stream"));
         Recorder.Scanner scanner = new Recorder.Scanner();
@@ -84,5 +105,8 @@ final class H2SseClient implements AutoCloseable {
       s.close(0, "bye", org.eclipse.jetty.util.Callback.NOOP);
     }
     client.stop();
+    if (tls != null) {
+      tls.stop();
+    }
   }
 }

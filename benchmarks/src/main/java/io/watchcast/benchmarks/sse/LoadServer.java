@@ -48,7 +48,12 @@ public final class LoadServer {
   }
 
   public static void main(String[] args) throws Exception {
-    Target target = args[0].equals("jetty") ? jetty() : jdk();
+    Target target =
+        switch (args[0]) {
+          case "jetty" -> jetty(null);
+          case "jetty-tls" -> jetty(selfSigned());
+          default -> jdk();
+        };
     System.out.println("PORT " + target.port());
     System.out.flush();
     BufferedReader in =
@@ -174,15 +179,64 @@ public final class LoadServer {
     return -1;
   }
 
-  static Target jetty() throws Exception {
+  /** A key and self-signed certificate for 127.0.0.1, made by the JDK's keytool. */
+  static javax.net.ssl.SSLContext selfSigned() throws Exception {
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("watchcast-tls");
+    java.nio.file.Path store = dir.resolve("server.p12");
+    char[] password = "benchmark".toCharArray();
+    Process p =
+        new ProcessBuilder(
+                java.nio.file.Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+                "-genkeypair",
+                "-alias",
+                "server",
+                "-keyalg",
+                "EC",
+                "-groupname",
+                "secp256r1",
+                "-dname",
+                "CN=localhost",
+                "-ext",
+                "SAN=dns:localhost,ip:127.0.0.1",
+                "-validity",
+                "2",
+                "-storetype",
+                "PKCS12",
+                "-keystore",
+                store.toString(),
+                "-storepass",
+                new String(password),
+                "-keypass",
+                new String(password))
+            .inheritIO()
+            .start();
+    if (p.waitFor() != 0) {
+      throw new IllegalStateException("keytool failed");
+    }
+    java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+    try (var in = java.nio.file.Files.newInputStream(store)) {
+      ks.load(in, password);
+    }
+    var kmf =
+        javax.net.ssl.KeyManagerFactory.getInstance(
+            javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+    kmf.init(ks, password);
+    javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+    context.init(kmf.getKeyManagers(), null, null);
+    return context;
+  }
+
+  static Target jetty(javax.net.ssl.SSLContext tls) throws Exception {
     ConnectionManager hub = ConnectionManager.builder().build();
-    SseTransport sse =
+    SseTransport.Builder b =
         SseTransport.builder(hub)
             .maxStreams(50_000)
             .http2MaxStreams(2_000)
-            .heartbeat(Duration.ofSeconds(1))
-            .build()
-            .start();
+            .heartbeat(Duration.ofSeconds(1));
+    if (tls != null) {
+      b.tls(tls);
+    }
+    SseTransport sse = b.build().start();
     return new Target() {
       @Override
       public int port() {

@@ -21,7 +21,8 @@ import java.util.concurrent.locks.LockSupport;
  * <pre>
  * ./mvnw -B -q -pl benchmarks -am package -DskipTests
  * java -cp benchmarks/target/benchmarks.jar io.watchcast.benchmarks.sse.SseLoadBenchmark \
- *     [streams=100,1000,10000] [seconds=8] [servers=jetty,jdk] [h2c=true] [serverHeap=1g]
+ *     [streams=100,1000,10000] [seconds=8] [servers=jetty,jdk] [h2c=true] [h2tls=true]
+ *     [floor=true] [serverHeap=1g]      (servers=jetty-tls: only the h2-over-TLS run)
  * </pre>
  *
  * Per stream count: open the streams; server heap/threads/RSS after GC; a paced run at 100
@@ -53,6 +54,7 @@ public final class SseLoadBenchmark {
   static boolean h2c = true;
   static int rate = 100;
   static boolean floor = true;
+  static boolean h2tls = true;
   static String serverJvmArg = "-Dwatchcast.benchmark=true";
   static String serverHeap = "1g";
 
@@ -79,6 +81,7 @@ public final class SseLoadBenchmark {
         case "h2c" -> h2c = Boolean.parseBoolean(kv[1]);
         case "rate" -> rate = Integer.parseInt(kv[1]);
         case "floor" -> floor = Boolean.parseBoolean(kv[1]);
+        case "h2tls" -> h2tls = Boolean.parseBoolean(kv[1]);
         case "serverJvmArg" -> serverJvmArg = kv[1];
         case "serverHeap" -> serverHeap = kv[1];
         case "baselineMaxLoadStreams" -> baselineMaxLoadStreams = Integer.parseInt(kv[1]);
@@ -122,6 +125,9 @@ public final class SseLoadBenchmark {
       }
     }
     for (String server : servers) {
+      if (server.equals("jetty-tls")) {
+        continue; // below
+      }
       try (Child child = new Child(server)) {
         Recorder rec = new Recorder();
         String[] idle = child.command("stats").split(" ");
@@ -188,6 +194,25 @@ public final class SseLoadBenchmark {
             }
             child.command("await 0");
           }
+        }
+      }
+    }
+    if ((h2tls && servers.contains("jetty")) || servers.contains("jetty-tls")) {
+      // As a browser reaches an HTTPS server: h2 chosen by ALPN, every stream on one connection.
+      try (Child child = new Child("jetty-tls")) {
+        Recorder rec = new Recorder();
+        long heap0 = value(child.command("stats").split(" "), "heap");
+        for (int n : streamCounts) {
+          if (n > baselineMaxLoadStreams) {
+            continue;
+          }
+          try (H2SseClient client = new H2SseClient(rec, true)) {
+            client.open(child.address(), "/events?topic=load", 1, n);
+            String got = child.command("await " + n);
+            awaitHeaders(() -> client.headersSeen.get(), n);
+            measure(rows, child, rec, "jetty", "h2 (TLS), 1 connection", n, heap0, got, () -> n);
+          }
+          child.command("await 0");
         }
       }
     }
