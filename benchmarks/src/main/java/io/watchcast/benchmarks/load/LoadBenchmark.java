@@ -107,16 +107,21 @@ public final class LoadBenchmark {
   private void startClient() throws Exception {
     String java =
         System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
-    ProcessBuilder pb =
-        new ProcessBuilder(
+    List<String> command = new ArrayList<>();
+    String cpus = System.getProperty("client.cpus");
+    if (cpus != null) {
+      // -Dclient.cpus=1 (with the server under "taskset -c 0"): each side on cores of its own.
+      command.addAll(List.of("taskset", "-c", cpus));
+    }
+    command.addAll(
+        List.of(
             java,
             "-Xmx1g",
             "-Dclient.threads=" + Integer.getInteger("client.threads", 1),
-            "-Dclient.spinMicros=" + Long.getLong("client.spinMicros", 0),
-            "-Dclient.delayAcks=" + Boolean.getBoolean("client.delayAcks"),
             "-cp",
             System.getProperty("java.class.path"),
-            LoadClient.class.getName());
+            LoadClient.class.getName()));
+    ProcessBuilder pb = new ProcessBuilder(command);
     pb.redirectError(ProcessBuilder.Redirect.INHERIT);
     client = pb.start();
     toClient = new PrintWriter(client.getOutputStream(), true, StandardCharsets.UTF_8);
