@@ -122,7 +122,12 @@ static void *reader(void *unused) {
     for (int j = 0; j < n; j++) {
       int c = (int) events[j].data.u32;
       ssize_t r = read(client_fd[c], buf, sizeof buf);
-      if (r <= 0) continue;
+      if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+        /* closed: stop watching it (its missing messages count as loss) */
+        epoll_ctl(ep, EPOLL_CTL_DEL, client_fd[c], NULL);
+        continue;
+      }
+      if (r < 0) continue;
       long now = now_ns();
       int p = 0;
       if (carry_len[c] > 0) { /* finish the message split across reads */
@@ -169,6 +174,19 @@ int main(int argc, char **argv) {
     return 2;
   }
   ticks = (long) rate * seconds;
+  /* Two descriptors per connection plus a few: raise the soft limit to the hard one if needed. */
+  struct rlimit lim;
+  getrlimit(RLIMIT_NOFILE, &lim);
+  rlim_t need = (rlim_t) clients * 2 + 64;
+  if (lim.rlim_cur < need) {
+    lim.rlim_cur = lim.rlim_max < need ? lim.rlim_max : need;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+  if (lim.rlim_cur < need) {
+    fprintf(stderr, "loopback-floor: %d clients need %lu file descriptors; the limit is %lu\n",
+            clients, (unsigned long) need, (unsigned long) lim.rlim_cur);
+    return 3;
+  }
   server_fd = calloc(clients, sizeof(int));
   client_fd = calloc(clients, sizeof(int));
   next_seq = calloc(clients, sizeof(long));
@@ -178,6 +196,7 @@ int main(int argc, char **argv) {
   if (!latency) die("calloc");
 
   int listener = socket(AF_INET, SOCK_STREAM, 0);
+  if (listener < 0) die("socket");
   struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   if (bind(listener, (struct sockaddr *) &addr, sizeof addr)) die("bind");
   if (listen(listener, 4096)) die("listen");
@@ -186,6 +205,7 @@ int main(int argc, char **argv) {
   int one = 1;
   for (int i = 0; i < clients; i++) {
     client_fd[i] = socket(AF_INET, SOCK_STREAM, 0);
+    if (client_fd[i] < 0) die("socket");
     /* spread the sources over 127.0.0.1-8, as the Java load generators do */
     struct sockaddr_in src = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001 + i % 8)};
     if (bind(client_fd[i], (struct sockaddr *) &src, sizeof src)) die("bind source");

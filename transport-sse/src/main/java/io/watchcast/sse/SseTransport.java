@@ -26,8 +26,8 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
  * The Server-Sent Events transport: live topic streams, REST snapshots for polling, an optional
- * publish endpoint, static files and the browser client, on Jetty 12 (HTTP/1.1 and h2c on one
- * port).
+ * publish endpoint, static files and the browser client, on Jetty 12 (HTTP/1.1 and HTTP/2 on one
+ * port: h2c in cleartext, h2 with {@link Builder#tls}).
  *
  * <pre>{@code
  * try (SseTransport sse = SseTransport.builder(hub).port(8080).staticFiles(Path.of("web")).build()) {
@@ -102,15 +102,20 @@ public final class SseTransport implements AutoCloseable {
     HttpConnectionFactory http1 = new HttpConnectionFactory(config);
     ServerConnector c;
     if (settings.tls != null) {
-      config.addCustomizer(new SecureRequestCustomizer());
+      SecureRequestCustomizer secure = new SecureRequestCustomizer();
+      // One SSLContext, one identity: the Host header routes nothing here, so a request by IP
+      // address or by an alias the certificate does not name is served, not refused with 400.
+      secure.setSniHostCheck(false);
+      config.addCustomizer(secure);
       SslContextFactory.Server ssl = new SslContextFactory.Server();
       ssl.setSslContext(settings.tls);
       if (settings.http2) {
         // ALPN picks h2 for clients that offer it (every browser), HTTP/1.1 for the rest.
         HTTP2ServerConnectionFactory h2 = new HTTP2ServerConnectionFactory(config);
         h2.setMaxConcurrentStreams(settings.http2MaxStreams);
-        ALPNServerConnectionFactory alpn =
-            new ALPNServerConnectionFactory(h2.getProtocol(), http1.getProtocol());
+        // No explicit list: Jetty names the protocols of the factories after it by their ALPN
+        // names ("h2", "http/1.1"); a client that offers no ALPN gets HTTP/1.1.
+        ALPNServerConnectionFactory alpn = new ALPNServerConnectionFactory();
         alpn.setDefaultProtocol(http1.getProtocol());
         c =
             new ServerConnector(
@@ -193,6 +198,10 @@ public final class SseTransport implements AutoCloseable {
   public synchronized Handler jettyHandler() {
     if (server != null) {
       throw new IllegalStateException("started on its own server; jettyHandler() is for mounting");
+    }
+    if (settings.tls != null) {
+      throw new IllegalStateException(
+          "tls(...) applies to start() only; configure TLS on your own server's connectors");
     }
     mounted = true;
     return handler;
@@ -480,7 +489,10 @@ public final class SseTransport implements AutoCloseable {
       return this;
     }
 
-    /** Whether to speak h2c (HTTP/2 without TLS) beside HTTP/1.1 on the port. Default true. */
+    /**
+     * Whether to speak HTTP/2 beside HTTP/1.1 on the port: h2c in cleartext, h2 (by ALPN) with
+     * {@link #tls}. Default true.
+     */
     public Builder http2(boolean enabled) {
       once("http2");
       s.http2 = enabled;
@@ -491,8 +503,10 @@ public final class SseTransport implements AutoCloseable {
      * Serve HTTPS from {@link #start()}, with this context's key and certificate: HTTP/2 ("h2",
      * chosen by ALPN) and HTTP/1.1 on the same port, or HTTP/1.1 only with {@code http2(false)}.
      * Browsers speak HTTP/2 only over TLS, and only HTTP/2 lets one page hold more than six streams
-     * to a host. Without it, {@code start()} serves cleartext HTTP/1.1 and h2c. It has no effect on
-     * {@link SseTransport#jettyHandler()}: there your server's connectors decide.
+     * to a host. Without it, {@code start()} serves cleartext HTTP/1.1 and h2c. The Host header is
+     * not checked against the certificate (requests by IP address or alias are served). Client
+     * certificates and certificate reloading need your own server: with {@code tls} set, {@link
+     * SseTransport#jettyHandler()} refuses, since there your server's connectors decide.
      */
     public Builder tls(SSLContext context) {
       once("tls");

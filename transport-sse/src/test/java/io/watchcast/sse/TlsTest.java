@@ -1,15 +1,20 @@
 package io.watchcast.sse;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.watchcast.ConnectionManager;
 import io.watchcast.Envelope;
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
@@ -19,6 +24,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -30,6 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class TlsTest {
   private static final char[] PASSWORD = "changeit".toCharArray();
+  private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
   @TempDir static Path dir;
   static SSLContext serverContext;
@@ -97,12 +105,12 @@ class TlsTest {
   }
 
   @Test
-  void h2OverTls_manyStreamsOnOneConnection() throws Exception {
+  void h2OverTls_manyStreams() throws Exception {
     try (Harness h = new Harness(ConnectionManager.builder().build(), b -> b.tls(serverContext))) {
       HttpClient client = client(HttpClient.Version.HTTP_2);
       HttpResponse<String> list =
           client.send(
-              HttpRequest.newBuilder(https(h, "/api/topics")).build(),
+              HttpRequest.newBuilder(https(h, "/api/topics")).timeout(TIMEOUT).build(),
               HttpResponse.BodyHandlers.ofString());
       assertThat(list.statusCode()).isEqualTo(200);
       assertThat(list.version()).isEqualTo(HttpClient.Version.HTTP_2);
@@ -154,7 +162,7 @@ class TlsTest {
       HttpResponse<String> r =
           client(HttpClient.Version.HTTP_2)
               .send(
-                  HttpRequest.newBuilder(https(h, "/api/topics")).build(),
+                  HttpRequest.newBuilder(https(h, "/api/topics")).timeout(TIMEOUT).build(),
                   HttpResponse.BodyHandlers.ofString());
       assertThat(r.statusCode()).isEqualTo(200);
       assertThat(r.version()).isEqualTo(HttpClient.Version.HTTP_1_1);
@@ -182,5 +190,63 @@ class TlsTest {
         // the connection was closed: also fine
       }
     }
+  }
+
+  /**
+   * A raw TLS client offering {@code alpn} (null: none), sending {@code Host: host}; returns the
+   * status line and the negotiated protocol.
+   */
+  private static String[] rawRequest(Harness h, String alpn, String host) throws Exception {
+    try (SSLSocket socket =
+        (SSLSocket)
+            clientContext.getSocketFactory().createSocket("127.0.0.1", h.transport.port())) {
+      socket.setSoTimeout(10_000);
+      if (alpn != null) {
+        SSLParameters p = socket.getSSLParameters();
+        p.setApplicationProtocols(new String[] {alpn});
+        socket.setSSLParameters(p);
+      }
+      socket.startHandshake();
+      String negotiated = socket.getApplicationProtocol();
+      OutputStream out = socket.getOutputStream();
+      out.write(
+          ("GET /api/topics HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      BufferedReader in =
+          new BufferedReader(
+              new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
+      return new String[] {in.readLine(), negotiated};
+    }
+  }
+
+  @Test
+  void clientOfferingOnlyHttp11ByAlpn_isServed() throws Exception {
+    // curl --http1.1, Python's http.client and others offer "http/1.1" by ALPN.
+    try (Harness h = new Harness(ConnectionManager.builder().build(), b -> b.tls(serverContext))) {
+      String[] r = rawRequest(h, "http/1.1", "localhost");
+      assertThat(r[1]).isEqualTo("http/1.1");
+      assertThat(r[0]).isEqualTo("HTTP/1.1 200 OK");
+      String[] none = rawRequest(h, null, "localhost"); // no ALPN at all
+      assertThat(none[0]).isEqualTo("HTTP/1.1 200 OK");
+    }
+  }
+
+  @Test
+  void hostNotNamedByTheCertificate_isServed() throws Exception {
+    // Health checks by IP address, aliases: the Host header is not checked against the SNI name.
+    try (Harness h = new Harness(ConnectionManager.builder().build(), b -> b.tls(serverContext))) {
+      assertThat(rawRequest(h, "http/1.1", "other.example")[0]).isEqualTo("HTTP/1.1 200 OK");
+      assertThat(rawRequest(h, null, "10.1.2.3:8443")[0]).isEqualTo("HTTP/1.1 200 OK");
+    }
+  }
+
+  @Test
+  void tlsWithJettyHandler_isRefused() {
+    SseTransport t =
+        SseTransport.builder(ConnectionManager.builder().build()).tls(serverContext).build();
+    assertThatThrownBy(t::jettyHandler)
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("tls");
   }
 }
