@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.watchcast.ConnectionManager;
 import io.watchcast.Envelope;
+import io.watchcast.Limits;
+import io.watchcast.RawJson;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -248,5 +250,61 @@ class TlsTest {
     assertThatThrownBy(t::jettyHandler)
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("tls");
+  }
+
+  @Test
+  void stalledTlsReader_isAbortedAfterWriteTimeout_whileOthersKeepReceiving() throws Exception {
+    ConnectionManager hub =
+        ConnectionManager.builder()
+            .limits(Limits.builder().maxQueuedBytes(256L << 20).build())
+            .build();
+    try (Harness h =
+            new Harness(hub, b -> b.tls(serverContext).writeTimeout(Duration.ofSeconds(6)));
+        SseClient fast =
+            SseClient.open(client(HttpClient.Version.HTTP_1_1), https(h, "/events?topic=flood"));
+        SSLSocket stalled = (SSLSocket) clientContext.getSocketFactory().createSocket()) {
+      fast.nextOfType("subscribed");
+      // A TLS client that completes the handshake and the request, then never reads again.
+      stalled.setReceiveBufferSize(4096);
+      stalled.connect(new java.net.InetSocketAddress("127.0.0.1", h.transport.port()), 5000);
+      stalled.setSoTimeout(10_000);
+      stalled.startHandshake();
+      OutputStream out = stalled.getOutputStream();
+      out.write(
+          "GET /events?topic=flood HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n"
+              .getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      Harness.await("two streams", () -> h.transport.streamCount() == 2);
+
+      String payload = "\"" + "x".repeat(40_000) + "\"";
+      int count = 400; // 16 MB: far more than the stalled socket's buffers
+      for (int i = 0; i < count; i++) {
+        hub.publish("flood", RawJson.of(payload));
+      }
+      for (int i = 1; i <= count; i++) {
+        assertThat(Envelope.parse(fast.nextOfType("update").data()).id()).isEqualTo(i);
+      }
+      assertThat(h.transport.streamCount()).isEqualTo(2); // the fast one never waited
+      Harness.await(
+          "the stalled TLS stream to be aborted",
+          Duration.ofSeconds(20),
+          () -> h.transport.streamCount() == 1);
+      // The server closed or reset it: reading what is left ends rather than timing out.
+      boolean closed;
+      try {
+        byte[] buf = new byte[1 << 16];
+        while (stalled.getInputStream().read(buf) >= 0) {
+          // drain
+        }
+        closed = true;
+      } catch (java.net.SocketTimeoutException e) {
+        closed = false;
+      } catch (IOException e) {
+        closed = true;
+      }
+      assertThat(closed).isTrue();
+      hub.publish("flood", RawJson.of("1"));
+      assertThat(Envelope.parse(fast.nextOfType("update").data()).id()).isEqualTo(count + 1);
+    }
   }
 }
