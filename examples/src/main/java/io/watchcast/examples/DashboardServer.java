@@ -17,14 +17,22 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
+import javax.net.ssl.SSLContext;
+import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 
 /**
  * The bundled dashboard: a live HUD over a directory. Wires the pieces the way an application
@@ -57,11 +65,26 @@ public final class DashboardServer implements AutoCloseable {
       int wsPort,
       boolean websocket,
       boolean sse,
-      Map<String, Object> clientOptions) {
+      Map<String, Object> clientOptions,
+      SSLContext tls) {
     public Options {
       Objects.requireNonNull(dir, "dir");
       Objects.requireNonNull(host, "host");
       clientOptions = Map.copyOf(clientOptions);
+    }
+
+    /** Without TLS: the page over http:, WebSocket over ws:. */
+    public Options(
+        Path dir,
+        boolean sample,
+        boolean demo,
+        String host,
+        int httpPort,
+        int wsPort,
+        boolean websocket,
+        boolean sse,
+        Map<String, Object> clientOptions) {
+      this(dir, sample, demo, host, httpPort, wsPort, websocket, sse, clientOptions, null);
     }
 
     public static Options defaults(Path dir) {
@@ -94,21 +117,46 @@ public final class DashboardServer implements AutoCloseable {
                 new LogsCollector(), TopicOptions.of(Throttle.batch(Duration.ofMillis(100), 500)))
             .build();
     this.stats = new SystemStats(hub);
-    this.websocket =
-        options.websocket()
-            ? WebSocketTransport.builder(hub)
-                .bindAddress(options.host())
-                .port(options.wsPort())
-                .build()
-            : null;
+    this.websocket = options.websocket() ? webSocket(options) : null;
     this.sse = SseTransport.builder(hub).staticClasspath("io/watchcast/examples/web/").build();
     this.http = new Server();
-    ServerConnector connector = new ServerConnector(http);
+    ServerConnector connector =
+        options.tls() == null ? new ServerConnector(http) : httpsConnector(http, options.tls());
     connector.setHost(options.host());
     connector.setPort(options.httpPort());
     connector.setIdleTimeout(Duration.ofMinutes(2).toMillis()); // longer than the SSE heartbeat
     http.addConnector(connector);
     http.setHandler(new Handler.Sequence(new ConfigHandler(), sse.jettyHandler()));
+  }
+
+  private WebSocketTransport webSocket(Options options) {
+    WebSocketTransport.Builder b =
+        WebSocketTransport.builder(hub).bindAddress(options.host()).port(options.wsPort());
+    if (options.tls() != null) {
+      b.tls(options.tls());
+    }
+    return b.build();
+  }
+
+  /**
+   * HTTPS for the page, the snapshots and SSE: h2 by ALPN (so a browser's streams share one
+   * connection), HTTP/1.1 for clients without it. The Host header is not checked against the
+   * certificate, so the page also loads by IP address.
+   */
+  private static ServerConnector httpsConnector(Server server, SSLContext tls) {
+    HttpConfiguration config = new HttpConfiguration();
+    config.setSendServerVersion(false);
+    SecureRequestCustomizer secure = new SecureRequestCustomizer();
+    secure.setSniHostCheck(false);
+    config.addCustomizer(secure);
+    HttpConnectionFactory http1 = new HttpConnectionFactory(config);
+    HTTP2ServerConnectionFactory h2 = new HTTP2ServerConnectionFactory(config);
+    ALPNServerConnectionFactory alpn = new ALPNServerConnectionFactory();
+    alpn.setDefaultProtocol(http1.getProtocol());
+    SslContextFactory.Server ssl = new SslContextFactory.Server();
+    ssl.setSslContext(tls);
+    return new ServerConnector(
+        server, new SslConnectionFactory(ssl, alpn.getProtocol()), alpn, h2, http1);
   }
 
   /** Starts everything, or closes what started and throws. */
@@ -145,7 +193,7 @@ public final class DashboardServer implements AutoCloseable {
 
   /** The page's address. */
   public String url() {
-    return "http://" + hostForUrl() + ":" + httpPort() + "/";
+    return (options.tls() == null ? "http://" : "https://") + hostForUrl() + ":" + httpPort() + "/";
   }
 
   public int httpPort() {
@@ -199,7 +247,8 @@ public final class DashboardServer implements AutoCloseable {
       // The page learns the WebSocket address from here, for whatever host name it used.
       String host = Request.getServerName(request);
       int wsPort = websocket == null ? options.wsPort() : websocket.port();
-      config.put("websocketUrl", "ws://" + bracket(host) + ":" + wsPort + "/ws");
+      String scheme = options.tls() == null ? "ws://" : "wss://";
+      config.put("websocketUrl", scheme + bracket(host) + ":" + wsPort + "/ws");
       List<String> transports = new ArrayList<>(List.of("websocket", "sse", "polling"));
       config.put("transports", transports);
       config.put("client", options.clientOptions());
@@ -222,6 +271,8 @@ public final class DashboardServer implements AutoCloseable {
     String host = "127.0.0.1";
     int port = 8080;
     int wsPort = 8081;
+    Path keystore = null;
+    String password = System.getenv("WATCHCAST_TLS_PASSWORD");
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--dir" -> dir = Path.of(value(args, ++i, "--dir"));
@@ -229,11 +280,16 @@ public final class DashboardServer implements AutoCloseable {
         case "--host" -> host = value(args, ++i, "--host");
         case "--port" -> port = Integer.parseInt(value(args, ++i, "--port"));
         case "--ws-port" -> wsPort = Integer.parseInt(value(args, ++i, "--ws-port"));
+        case "--tls-keystore" -> keystore = Path.of(value(args, ++i, "--tls-keystore"));
+        case "--tls-password" -> password = value(args, ++i, "--tls-password");
         case "-h", "--help" -> {
           System.out.println(
               "usage: java -jar watchcast-example.jar [--dir PATH] [--demo] [--host 127.0.0.1]"
                   + " [--port 8080] [--ws-port 8081]\n"
-                  + "  without --dir, a demo directory with sample content is created.");
+                  + "       [--tls-keystore server.p12 [--tls-password PW]]\n"
+                  + "  without --dir, a demo directory with sample content is created;\n"
+                  + "  with --tls-keystore (PKCS12; password also from WATCHCAST_TLS_PASSWORD),\n"
+                  + "  the page is served over https (HTTP/2) and WebSocket over wss.");
           return;
         }
         default -> {
@@ -246,7 +302,8 @@ public final class DashboardServer implements AutoCloseable {
     if (sample) {
       dir = Files.createTempDirectory("watchcast-demo");
     }
-    Options options = new Options(dir, sample, demo, host, port, wsPort, true, true, Map.of());
+    SSLContext tls = keystore == null ? null : loadKeyStore(keystore, password);
+    Options options = new Options(dir, sample, demo, host, port, wsPort, true, true, Map.of(), tls);
     DashboardServer server = start(options);
     System.out.println("Watchcast dashboard: " + server.url());
     System.out.println("Watching " + dir.toAbsolutePath() + (options.demo() ? " (demo)" : ""));
@@ -260,6 +317,22 @@ public final class DashboardServer implements AutoCloseable {
                   stop.countDown();
                 }));
     stop.await();
+  }
+
+  /** A server SSLContext from a PKCS12 key store (the key's password is the store's). */
+  static SSLContext loadKeyStore(Path file, String password) throws Exception {
+    char[] pw = password == null ? new char[0] : password.toCharArray();
+    java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+    try (java.io.InputStream in = Files.newInputStream(file)) {
+      ks.load(in, pw);
+    }
+    javax.net.ssl.KeyManagerFactory kmf =
+        javax.net.ssl.KeyManagerFactory.getInstance(
+            javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+    kmf.init(ks, pw);
+    SSLContext context = SSLContext.getInstance("TLS");
+    context.init(kmf.getKeyManagers(), null, null);
+    return context;
   }
 
   private static String value(String[] args, int i, String option) {

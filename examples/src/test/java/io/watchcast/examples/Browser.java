@@ -47,6 +47,11 @@ final class Browser implements AutoCloseable {
   }
 
   static Browser start() throws IOException, InterruptedException {
+    return start(List.of());
+  }
+
+  /** With more Chromium switches, such as {@code --ignore-certificate-errors}. */
+  static Browser start(List<String> extraArgs) throws IOException, InterruptedException {
     int port;
     try (ServerSocket s = new ServerSocket(0)) {
       port = s.getLocalPort();
@@ -99,6 +104,7 @@ final class Browser implements AutoCloseable {
             "--user-data-dir=" + profile)) {
       args.add(a);
     }
+    extraArgs.forEach(args::add);
     Browser partial = new Browser(driver, base, null, profile);
     JsonNode created = partial.call("POST", "/session", caps);
     String session = created.path("sessionId").asText(null);

@@ -3,11 +3,13 @@ package io.watchcast.examples;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.watchcast.testing.SelfSignedTls;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -137,6 +139,29 @@ final class DashboardBrowserTest {
         Duration.ofSeconds(10));
     // From SSE the client finds its way back to WebSocket in the background.
     awaitStatus("live/websocket/dot live");
+  }
+
+  @Test
+  void overHttps_pageGoesLiveOnWss_andLoadsOverHttp2() throws Exception {
+    SelfSignedTls tls = SelfSignedTls.create(Files.createTempDirectory(dir, "tls"));
+    browser.close(); // one that accepts the test's self-signed certificate
+    browser = Browser.start(List.of("--ignore-certificate-errors"));
+    server =
+        DashboardServer.start(
+            new DashboardServer.Options(
+                dir, true, true, "127.0.0.1", 0, 0, true, true, FAST, tls.server));
+    assertThat(server.url()).startsWith("https://");
+    browser.open(server.url());
+    awaitStatus("live/websocket/dot live"); // over wss: an https page may not open ws:
+    assertThat(
+            browser
+                .eval(
+                    "return performance.getEntriesByType('navigation')[0].nextHopProtocol"
+                        + " + ' ' + location.protocol;")
+                .asText())
+        .isEqualTo("h2 https:");
+    Files.writeString(dir.resolve("memory/secure.md"), "# Over TLS\n");
+    browser.await(memoryText(), v -> v.asText().contains("Over TLS"), Duration.ofSeconds(2));
   }
 
   @Test

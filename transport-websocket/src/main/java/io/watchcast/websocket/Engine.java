@@ -21,6 +21,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -28,6 +29,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
+import javax.net.ssl.SSLEngine;
+import org.java_websocket.SSLSocketChannel2;
 import org.java_websocket.WebSocket;
 import org.java_websocket.WebSocketAdapter;
 import org.java_websocket.WebSocketImpl;
@@ -95,7 +98,7 @@ final class Engine extends WebSocketServer {
     }
 
     @Override
-    public ByteChannel wrapChannel(SocketChannel channel, SelectionKey key) {
+    public ByteChannel wrapChannel(SocketChannel channel, SelectionKey key) throws IOException {
       WebSocketImpl ws = (WebSocketImpl) key.attachment();
       WsConnection c = new WsConnection(Engine.this, ws, "ws-" + IDS.incrementAndGet());
       try {
@@ -105,13 +108,46 @@ final class Engine extends WebSocketServer {
       }
       ws.setAttachment(c);
       all.add(c);
-      HookedChannel hooked = new HookedChannel(channel, c);
+      HookedChannel hooked;
+      if (transport.tls != null) {
+        SSLEngine engine = transport.tls.createSSLEngine();
+        engine.setUseClientMode(false);
+        try {
+          hooked =
+              new HookedChannel.Tls(
+                  channel, new SSLSocketChannel2(channel, engine, tlsTasks(), key), c);
+        } catch (IOException | RuntimeException e) {
+          all.remove(c); // the server drops the socket
+          throw e;
+        }
+      } else {
+        hooked = new HookedChannel(channel, c);
+      }
       c.channel(hooked);
       return hooked;
     }
 
     @Override
     public void close() {}
+  }
+
+  private final Object tlsLock = new Object();
+  private ExecutorService tlsTasks; // guarded by tlsLock
+
+  /** One thread for the TLS engines' delegated tasks (certificate and key work in handshakes). */
+  private ExecutorService tlsTasks() {
+    synchronized (tlsLock) {
+      if (tlsTasks == null) {
+        tlsTasks =
+            Executors.newSingleThreadExecutor(
+                r -> {
+                  Thread t = new Thread(r, "watchcast-ws-tls");
+                  t.setDaemon(true);
+                  return t;
+                });
+      }
+      return tlsTasks;
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -269,6 +305,11 @@ final class Engine extends WebSocketServer {
         c.ws.closeConnection(CloseFrame.GOING_AWAY, "server shut down");
       } catch (RuntimeException e) {
         log.debug("Dropping {} failed", c, e);
+      }
+    }
+    synchronized (tlsLock) {
+      if (tlsTasks != null) {
+        tlsTasks.shutdownNow();
       }
     }
   }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
 import java.nio.channels.SocketChannel;
+import org.java_websocket.WrappedByteChannel;
 
 /**
  * The socket as Java-WebSocket sees it, with three hooks: the {@link Frames#PULL} marker in the
@@ -12,21 +13,34 @@ import java.nio.channels.SocketChannel;
  * connection in {@link #close()}. Read by the selector thread; written by the selector thread and,
  * for idle connections, by the transport's writer thread ({@link #writeNow}), one at a time.
  */
-final class HookedChannel implements ByteChannel {
+class HookedChannel implements ByteChannel {
   private final SocketChannel socket;
+
+  /** What reads and writes go through: the socket itself, or a TLS channel over it. */
+  final ByteChannel inner;
+
   private final WsConnection connection;
   // Serializes the selector's writes with the writer thread's direct writes of one connection.
-  private final Object writeLock = new Object();
+  final Object writeLock = new Object();
   private int handshakeBytes;
 
   HookedChannel(SocketChannel socket, WsConnection connection) {
+    this(socket, socket, connection);
+  }
+
+  HookedChannel(SocketChannel socket, ByteChannel inner, WsConnection connection) {
     this.socket = socket;
+    this.inner = inner;
     this.connection = connection;
   }
 
   @Override
   public int read(ByteBuffer dst) throws IOException {
-    int n = socket.read(dst);
+    return counted(inner.read(dst));
+  }
+
+  /** Counts bytes read while the opening handshake is still due, against its cap. */
+  final int counted(int n) throws IOException {
     if (n > 0 && connection.awaitingHandshake()) {
       handshakeBytes += n;
       if (handshakeBytes > WebSocketTransport.MAX_HANDSHAKE_BYTES) {
@@ -50,7 +64,7 @@ final class HookedChannel implements ByteChannel {
   int writeNow(ByteBuffer src) throws IOException {
     int n;
     synchronized (writeLock) {
-      n = socket.write(src);
+      n = inner.write(src);
     }
     if (n > 0) {
       connection.engine.bytesSent.add(n);
@@ -66,9 +80,62 @@ final class HookedChannel implements ByteChannel {
   @Override
   public void close() throws IOException {
     try {
-      socket.close();
+      if (inner != socket) {
+        try {
+          inner.close(); // TLS: close_notify, then the socket
+        } finally {
+          socket.close();
+        }
+      } else {
+        socket.close();
+      }
     } finally {
       connection.ended();
+    }
+  }
+
+  /** Whether reads and writes go through TLS. */
+  boolean isTls() {
+    return inner != socket;
+  }
+
+  /**
+   * Over TLS: Java-WebSocket's selector asks a {@link WrappedByteChannel} for the TLS records it
+   * still has to write or has read ahead; these pass the questions to the TLS channel.
+   */
+  static final class Tls extends HookedChannel implements WrappedByteChannel {
+    private final WrappedByteChannel tls;
+
+    Tls(SocketChannel socket, WrappedByteChannel tls, WsConnection connection) {
+      super(socket, tls, connection);
+      this.tls = tls;
+    }
+
+    @Override
+    public boolean isNeedWrite() {
+      return tls.isNeedWrite();
+    }
+
+    @Override
+    public void writeMore() throws IOException {
+      synchronized (writeLock) {
+        tls.writeMore();
+      }
+    }
+
+    @Override
+    public boolean isNeedRead() {
+      return tls.isNeedRead();
+    }
+
+    @Override
+    public int readMore(ByteBuffer dst) throws IOException {
+      return counted(tls.readMore(dst));
+    }
+
+    @Override
+    public boolean isBlocking() {
+      return tls.isBlocking();
     }
   }
 }

@@ -14,6 +14,7 @@ import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import javax.net.ssl.SSLContext;
 
 /**
  * Serves a {@link ConnectionManager}'s topics over WebSocket: the hub's protocol on every text
@@ -114,6 +115,7 @@ public final class WebSocketTransport implements AutoCloseable {
   final Duration connectionLostTimeout;
   final Duration handshakeTimeout;
   final Duration closeTimeout;
+  final SSLContext tls;
 
   private final Object lock = new Object();
   private Engine engine; // guarded by lock
@@ -137,6 +139,7 @@ public final class WebSocketTransport implements AutoCloseable {
     this.connectionLostTimeout = b.connectionLostTimeout;
     this.handshakeTimeout = b.handshakeTimeout;
     this.closeTimeout = b.closeTimeout;
+    this.tls = b.tls;
   }
 
   /** A builder for a transport serving {@code hub}. */
@@ -202,7 +205,7 @@ public final class WebSocketTransport implements AutoCloseable {
    */
   public String uri() {
     String host = bindAddress.getAddress().isAnyLocalAddress() ? "127.0.0.1" : hostLiteral();
-    return "ws://" + host + ":" + port() + path;
+    return (tls != null ? "wss://" : "ws://") + host + ":" + port() + path;
   }
 
   private String hostLiteral() {
@@ -289,6 +292,7 @@ public final class WebSocketTransport implements AutoCloseable {
     private Duration connectionLostTimeout = Duration.ofSeconds(30);
     private Duration handshakeTimeout = Duration.ofSeconds(10);
     private Duration closeTimeout = Duration.ofSeconds(5);
+    private SSLContext tls;
 
     private Builder(ConnectionManager hub) {
       this.hub = Objects.requireNonNull(hub, "hub");
@@ -458,6 +462,19 @@ public final class WebSocketTransport implements AutoCloseable {
     public Builder closeTimeout(Duration timeout) {
       once("closeTimeout");
       this.closeTimeout = positive("closeTimeout", timeout);
+      return this;
+    }
+
+    /**
+     * Serve {@code wss:} (WebSocket over TLS) with this context's key and certificate. Default none
+     * (cleartext {@code ws:}). A page served over HTTPS may only open {@code wss:} connections.
+     * Over TLS every frame goes through Java-WebSocket's selector and its TLS channel; the writer
+     * thread's direct writes are for cleartext only, so CPU per delivery is higher (see the
+     * README).
+     */
+    public Builder tls(SSLContext context) {
+      once("tls");
+      this.tls = Objects.requireNonNull(context, "context");
       return this;
     }
 

@@ -190,8 +190,10 @@ final class WsConnection implements Connection {
       if (!ws.isOpen() || ws.isFlushAndClose()) {
         return; // leave pullQueued set: nothing more will be written
       }
-      if (!ws.outQueue.isEmpty()) {
-        ws.outQueue.add(Frames.PULL); // pull once what waits has been written
+      if (!ws.outQueue.isEmpty() || ch.isTls()) {
+        // Pull once what waits has been written. Over TLS always: records are made by the TLS
+        // channel, which only the selector thread drives.
+        ws.outQueue.add(Frames.PULL);
         viaSelector = true;
       } else {
         int n = s.drainTo(batch, WebSocketTransport.MAX_BATCH_BYTES);

@@ -43,6 +43,25 @@ final class RawClient implements AutoCloseable {
     this(port, receiveBuffer, null);
   }
 
+  /** Over TLS (trusting what {@code context} trusts), with a small receive buffer if > 0. */
+  static RawClient overTls(int port, int receiveBuffer, javax.net.ssl.SSLContext context)
+      throws IOException {
+    javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) context.getSocketFactory().createSocket();
+    if (receiveBuffer > 0) {
+      s.setReceiveBufferSize(receiveBuffer);
+    }
+    s.connect(new InetSocketAddress("127.0.0.1", port), 10_000);
+    s.setSoTimeout(20_000);
+    s.startHandshake();
+    return new RawClient(s);
+  }
+
+  private RawClient(Socket connected) throws IOException {
+    socket = connected;
+    in = new DataInputStream(socket.getInputStream());
+    out = socket.getOutputStream();
+  }
+
   /** From the local address {@code from} (such as 127.0.0.2), when not null. */
   RawClient(int port, int receiveBuffer, String from) throws IOException {
     socket = new Socket();

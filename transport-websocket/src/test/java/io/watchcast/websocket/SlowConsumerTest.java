@@ -7,7 +7,10 @@ import io.watchcast.Envelope;
 import io.watchcast.RawJson;
 import io.watchcast.Throttle;
 import io.watchcast.TopicOptions;
+import io.watchcast.testing.SelfSignedTls;
 import java.io.IOException;
+import java.net.http.HttpClient;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,6 +21,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * One client stops reading while 1,000 messages of 10 KB go out: the others get all of them, the
@@ -61,12 +65,30 @@ final class SlowConsumerTest {
 
   @Test
   void stalledReader_onAPlainTopic_isClosedWith1008_othersGetEverything() throws Exception {
-    transport = WebSocketTransport.builder(hub).build();
+    stalledReaderOnAPlainTopic(null);
+  }
+
+  @Test
+  void overTls_stalledReader_isClosedWith1008_othersGetEverything(@TempDir Path dir)
+      throws Exception {
+    stalledReaderOnAPlainTopic(SelfSignedTls.create(dir));
+  }
+
+  private void stalledReaderOnAPlainTopic(SelfSignedTls tls) throws Exception {
+    WebSocketTransport.Builder b = WebSocketTransport.builder(hub);
+    if (tls != null) {
+      b.tls(tls.server);
+    }
+    transport = b.build();
     transport.start();
+    HttpClient http =
+        tls == null ? TestClient.HTTP : HttpClient.newBuilder().sslContext(tls.client).build();
     List<AtomicInteger> progress = new ArrayList<>();
     List<CompletableFuture<Void>> readers = new ArrayList<>();
     for (int g = 0; g < 3; g++) {
-      TestClient c = TestClient.connect(transport.uri() + "?topic=feed");
+      TestClient c =
+          TestClient.connectAsync(http, transport.uri() + "?topic=feed", Map.of())
+              .get(20, TimeUnit.SECONDS);
       c.next("subscribed");
       goods.add(c);
       AtomicInteger got = new AtomicInteger();
@@ -82,7 +104,10 @@ final class SlowConsumerTest {
                 }
               }));
     }
-    try (RawClient stalled = new RawClient(transport.port(), 8192)) {
+    try (RawClient stalled =
+        tls == null
+            ? new RawClient(transport.port(), 8192)
+            : RawClient.overTls(transport.port(), 8192, tls.client)) {
       assertThat(stalled.handshake("/ws?topic=feed", Map.of())).isEqualTo(101);
       assertThat(stalled.readFrame().text()).contains("\"subscribed\"");
       // ...and reads nothing more until the server gives up on it.

@@ -181,49 +181,9 @@ public final class LoadServer {
 
   /** A key and self-signed certificate for 127.0.0.1, made by the JDK's keytool. */
   static javax.net.ssl.SSLContext selfSigned() throws Exception {
-    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("watchcast-tls");
-    java.nio.file.Path store = dir.resolve("server.p12");
-    char[] password = "benchmark".toCharArray();
-    Process p =
-        new ProcessBuilder(
-                java.nio.file.Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
-                "-genkeypair",
-                "-alias",
-                "server",
-                "-keyalg",
-                "EC",
-                "-groupname",
-                "secp256r1",
-                "-dname",
-                "CN=localhost",
-                "-ext",
-                "SAN=dns:localhost,ip:127.0.0.1",
-                "-validity",
-                "2",
-                "-storetype",
-                "PKCS12",
-                "-keystore",
-                store.toString(),
-                "-storepass",
-                new String(password),
-                "-keypass",
-                new String(password))
-            .inheritIO()
-            .start();
-    if (p.waitFor() != 0) {
-      throw new IllegalStateException("keytool failed");
-    }
-    java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
-    try (var in = java.nio.file.Files.newInputStream(store)) {
-      ks.load(in, password);
-    }
-    var kmf =
-        javax.net.ssl.KeyManagerFactory.getInstance(
-            javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
-    kmf.init(ks, password);
-    javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
-    context.init(kmf.getKeyManagers(), null, null);
-    return context;
+    return io.watchcast.testing.SelfSignedTls.create(
+            java.nio.file.Files.createTempDirectory("watchcast-tls"))
+        .server;
   }
 
   static Target jetty(javax.net.ssl.SSLContext tls) throws Exception {
