@@ -23,14 +23,15 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import javax.net.ssl.SSLEngine;
-import org.java_websocket.SSLSocketChannel2;
 import org.java_websocket.WebSocket;
 import org.java_websocket.WebSocketAdapter;
 import org.java_websocket.WebSocketImpl;
@@ -110,15 +111,18 @@ final class Engine extends WebSocketServer {
       all.add(c);
       HookedChannel hooked;
       if (transport.tls != null) {
-        SSLEngine engine = transport.tls.createSSLEngine();
-        engine.setUseClientMode(false);
         try {
+          SSLEngine engine = transport.tls.createSSLEngine();
+          engine.setUseClientMode(false);
           hooked =
-              new HookedChannel.Tls(
-                  channel, new SSLSocketChannel2(channel, engine, tlsTasks(), key), c);
-        } catch (IOException | RuntimeException e) {
+              new HookedChannel.Tls(channel, new TlsChannel(channel, engine, tlsTasks(), key), c);
+        } catch (IOException e) {
           all.remove(c); // the server drops the socket
           throw e;
+        } catch (RuntimeException e) {
+          // An IOException drops this connection; anything else would stop the whole server.
+          all.remove(c);
+          throw new IOException("TLS setup failed: " + e, e);
         }
       } else {
         hooked = new HookedChannel(channel, c);
@@ -138,13 +142,22 @@ final class Engine extends WebSocketServer {
   private ExecutorService tlsTasks() {
     synchronized (tlsLock) {
       if (tlsTasks == null) {
-        tlsTasks =
-            Executors.newSingleThreadExecutor(
+        ThreadPoolExecutor pool =
+            new ThreadPoolExecutor(
+                1,
+                1,
+                30,
+                TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(),
                 r -> {
                   Thread t = new Thread(r, "watchcast-ws-tls");
                   t.setDaemon(true);
                   return t;
-                });
+                },
+                // After shutdown (a handshake still running when the server stops): run it here.
+                (task, executor) -> task.run());
+        pool.allowCoreThreadTimeOut(true);
+        tlsTasks = pool;
       }
       return tlsTasks;
     }
@@ -261,6 +274,13 @@ final class Engine extends WebSocketServer {
             c.ws.closeConnection(CloseFrame.ABNORMAL_CLOSE, "handshake timeout");
           }
           continue;
+        }
+        if (c.tlsRecordsPending()) {
+          try {
+            onWriteDemand(c.ws); // TLS records left unwritten: let the selector finish them
+          } catch (RuntimeException e) {
+            // closed meanwhile
+          }
         }
         if (c.state() == WsConnection.OPEN && c.ws.hasBufferedData()) {
           // Re-arm write interest: Java-WebSocket's selector resets it to read-only after a

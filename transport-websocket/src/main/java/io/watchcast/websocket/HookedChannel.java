@@ -82,7 +82,11 @@ class HookedChannel implements ByteChannel {
     try {
       if (inner != socket) {
         try {
-          inner.close(); // TLS: close_notify, then the socket
+          // TLS: close_notify, then the socket. Under the write lock: closing writes a record
+          // into the same buffer the selector's writes use, and may run on another thread.
+          synchronized (writeLock) {
+            inner.close();
+          }
         } finally {
           socket.close();
         }
@@ -104,11 +108,69 @@ class HookedChannel implements ByteChannel {
    * still has to write or has read ahead; these pass the questions to the TLS channel.
    */
   static final class Tls extends HookedChannel implements WrappedByteChannel {
-    private final WrappedByteChannel tls;
+    private final TlsChannel tls;
+    private final WsConnection owner;
+    // A marker queued behind the last frame while its records are still partly unwritten, so
+    // that the queue does not look empty (which would drop write interest, or let a closing
+    // connection close before its close frame left). Selector thread only.
+    private final ByteBuffer flush = ByteBuffer.allocate(1);
+    private boolean flushQueued;
 
-    Tls(SocketChannel socket, WrappedByteChannel tls, WsConnection connection) {
+    Tls(SocketChannel socket, TlsChannel tls, WsConnection connection) {
       super(socket, tls, connection);
       this.tls = tls;
+      this.owner = connection;
+    }
+
+    /** Selector thread: Java-WebSocket's write pass over the connection's queue. */
+    @Override
+    public int write(ByteBuffer src) throws IOException {
+      if (src == flush) {
+        synchronized (writeLock) {
+          if (tls.recordsPending()) {
+            tls.writeMore();
+          }
+        }
+        if (!tls.recordsPending()) {
+          flush.position(flush.limit()); // consumed: the queue may now end
+          flushQueued = false;
+        }
+        return 0;
+      }
+      int n = super.write(src);
+      if (src != Frames.PULL && !src.hasRemaining() && !flushQueued && tls.recordsPending()) {
+        flush.clear();
+        flushQueued = true;
+        owner.ws.outQueue.add(flush);
+      }
+      return n;
+    }
+
+    /**
+     * Selector thread. A read can move the TLS handshake on to a step that writes (with {@link
+     * TlsChannel#isNeedWrite} quiet while it waited for the peer, nothing else asks for that).
+     */
+    @Override
+    public int read(ByteBuffer dst) throws IOException {
+      int n = super.read(dst);
+      if (tls.isNeedWrite()) {
+        owner.engine.onWriteDemand(owner.ws);
+      }
+      return n;
+    }
+
+    @Override
+    public int readMore(ByteBuffer dst) throws IOException {
+      int n = counted(tls.readMore(dst));
+      if (tls.isNeedWrite()) {
+        owner.engine.onWriteDemand(owner.ws);
+      }
+      return n;
+    }
+
+    /** Records made but not yet written (the housekeeping tick re-arms write interest). */
+    boolean recordsPending() {
+      return tls.recordsPending();
     }
 
     @Override
@@ -126,11 +188,6 @@ class HookedChannel implements ByteChannel {
     @Override
     public boolean isNeedRead() {
       return tls.isNeedRead();
-    }
-
-    @Override
-    public int readMore(ByteBuffer dst) throws IOException {
-      return counted(tls.readMore(dst));
     }
 
     @Override

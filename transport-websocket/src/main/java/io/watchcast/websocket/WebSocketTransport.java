@@ -474,7 +474,13 @@ public final class WebSocketTransport implements AutoCloseable {
      */
     public Builder tls(SSLContext context) {
       once("tls");
-      this.tls = Objects.requireNonNull(context, "context");
+      Objects.requireNonNull(context, "context");
+      try {
+        context.createSSLEngine(); // fails now, not at the first connection, if not initialized
+      } catch (RuntimeException e) {
+        throw new IllegalArgumentException("unusable SSLContext: " + e.getMessage(), e);
+      }
+      this.tls = context;
       return this;
     }
 

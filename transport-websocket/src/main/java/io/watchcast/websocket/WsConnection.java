@@ -150,6 +150,12 @@ final class WsConnection implements Connection {
     }
   }
 
+  /** Whether this is a TLS connection with records its socket has not taken yet. */
+  boolean tlsRecordsPending() {
+    HookedChannel ch = channel;
+    return ch instanceof HookedChannel.Tls && ((HookedChannel.Tls) ch).recordsPending();
+  }
+
   void receive(String text) {
     Session s = session;
     if (state == OPEN && s != null) {

@@ -153,4 +153,38 @@ final class WssTest {
       assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
     }
   }
+
+  @Test
+  void silentClientInTheTlsHandshake_doesNotSpinTheSelector() throws Exception {
+    // Java-WebSocket's TLS channel wants to write for the whole handshake; unrepaired, one client
+    // that connects and says nothing kept the selector thread busy until the handshake timeout.
+    transport = WebSocketTransport.builder(hub).tls(tls.server).build();
+    transport.start();
+    java.lang.management.ThreadMXBean threads =
+        java.lang.management.ManagementFactory.getThreadMXBean();
+    Thread selector =
+        Thread.getAllStackTraces().keySet().stream()
+            .filter(t -> t.getName().startsWith("WebSocketSelector"))
+            .findFirst()
+            .orElseThrow();
+    try (java.net.Socket silent = new java.net.Socket("127.0.0.1", transport.port())) {
+      Thread.sleep(200); // accepted and registered
+      long cpu0 = threads.getThreadCpuTime(selector.getId());
+      long wall0 = System.nanoTime();
+      Thread.sleep(1500);
+      long cpu = threads.getThreadCpuTime(selector.getId()) - cpu0;
+      long wall = System.nanoTime() - wall0;
+      // A spinning selector uses its whole core; an idle one next to nothing. The bound is loose.
+      assertThat(cpu).as("selector CPU ns in %d ns", wall).isLessThan(wall / 4);
+    }
+  }
+
+  @Test
+  void uninitializedSslContext_isRefusedByTheBuilder() throws Exception {
+    javax.net.ssl.SSLContext raw = javax.net.ssl.SSLContext.getInstance("TLS"); // no init()
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> WebSocketTransport.builder(hub).tls(raw))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("SSLContext");
+  }
 }
