@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -298,11 +299,28 @@ public final class DashboardServer implements AutoCloseable {
         }
       }
     }
+    SSLContext tls = null;
+    if (keystore != null) {
+      try {
+        tls = loadKeyStore(keystore, password);
+      } catch (Exception e) {
+        System.err.println(
+            "cannot use --tls-keystore "
+                + keystore
+                + ": "
+                + e.getMessage()
+                + " (a PKCS12 file with a private key; its password from --tls-password or"
+                + " WATCHCAST_TLS_PASSWORD)");
+        System.exit(2);
+      }
+    } else if (password != null && Arrays.asList(args).contains("--tls-password")) {
+      System.err.println("--tls-password needs --tls-keystore");
+      System.exit(2);
+    }
     boolean sample = dir == null;
     if (sample) {
       dir = Files.createTempDirectory("watchcast-demo");
     }
-    SSLContext tls = keystore == null ? null : loadKeyStore(keystore, password);
     Options options = new Options(dir, sample, demo, host, port, wsPort, true, true, Map.of(), tls);
     DashboardServer server = start(options);
     System.out.println("Watchcast dashboard: " + server.url());
@@ -325,6 +343,15 @@ public final class DashboardServer implements AutoCloseable {
     java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
     try (java.io.InputStream in = Files.newInputStream(file)) {
       ks.load(in, pw);
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new java.io.FileNotFoundException("no such file");
+    }
+    boolean hasKey = false;
+    for (String alias : java.util.Collections.list(ks.aliases())) {
+      hasKey |= ks.isKeyEntry(alias);
+    }
+    if (!hasKey) {
+      throw new java.security.KeyStoreException("it holds no private key");
     }
     javax.net.ssl.KeyManagerFactory kmf =
         javax.net.ssl.KeyManagerFactory.getInstance(
