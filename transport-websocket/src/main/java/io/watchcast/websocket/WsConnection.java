@@ -273,8 +273,12 @@ final class WsConnection implements Connection {
   /** Bytes queued in the socket layer and not yet written. */
   long bufferedBytes() {
     long n = 0;
-    for (ByteBuffer b : ws.outQueue) {
-      n += b.remaining();
+    // Under the monitor that pull() holds to add a batch: without it, a pass over the queue could
+    // count a batch's unwritten bytes and then the next batch, queued once that one was written.
+    synchronized (ws) {
+      for (ByteBuffer b : ws.outQueue) {
+        n += b.remaining();
+      }
     }
     return n;
   }
