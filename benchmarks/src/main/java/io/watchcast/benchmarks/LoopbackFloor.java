@@ -99,12 +99,17 @@ public final class LoopbackFloor {
       System.err.println("loopback-floor failed with exit code " + p.exitValue() + "; skipped");
       return Optional.empty();
     }
+    return Optional.of(parseResult(result));
+  }
+
+  /** {@code RESULT key=value ...}, the load generators' report line, as a map in line order. */
+  public static Map<String, String> parseResult(String line) {
     Map<String, String> out = new LinkedHashMap<>();
-    for (String kv : result.substring("RESULT ".length()).split(" ")) {
+    for (String kv : line.substring("RESULT ".length()).split(" ")) {
       String[] pair = kv.split("=", 2);
       out.put(pair[0], pair[1]);
     }
-    return Optional.of(out);
+    return out;
   }
 
   private static Path compile() throws IOException, InterruptedException {

@@ -241,7 +241,7 @@ public final class LoadBenchmark {
             n,
             "full speed, paced",
             fullK,
-            full,
+            LoopbackFloor.parseResult(full),
             cpu,
             wall,
             idle,
@@ -271,7 +271,7 @@ public final class LoadBenchmark {
             n,
             "unpaced",
             fullK,
-            unpaced,
+            LoopbackFloor.parseResult(unpaced),
             cpuNanos() - cpu0,
             System.nanoTime() - wall0,
             idle,
@@ -284,18 +284,10 @@ public final class LoadBenchmark {
         WebSocketStats before1 = ws.stats();
         int k = rate * seconds;
         expect(k);
-        long period = TimeUnit.SECONDS.toNanos(1) / rate;
         long cpu0 = cpuNanos();
         long wall0 = System.nanoTime();
-        long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20);
-        for (int i = 1; i <= k; i++) {
-          long due = start + (i - 1) * period;
-          while (System.nanoTime() < due) {
-            LockSupport.parkNanos(Math.max(1000, due - System.nanoTime() - 50_000));
-          }
-          // The intended time, not the actual one: a late publish counts as latency.
-          hub.publish(topic, RawJson.of(payload(i, due)));
-        }
+        String fixedTopic = topic;
+        FixedRate.run(k, rate, (i, due) -> hub.publish(fixedTopic, RawJson.of(payload(i, due))));
         String fixed = expectLine("RESULT");
         long cpu = cpuNanos() - cpu0;
         long wall = System.nanoTime() - wall0;
@@ -304,7 +296,7 @@ public final class LoadBenchmark {
             n,
             rate + " msg/s",
             k,
-            fixed,
+            LoopbackFloor.parseResult(fixed),
             cpu,
             wall,
             idle,
@@ -360,7 +352,7 @@ public final class LoadBenchmark {
             n,
             "full speed, paced",
             fullK,
-            full,
+            LoopbackFloor.parseResult(full),
             cpuNanos() - cpu0,
             System.nanoTime() - wall0,
             idle,
@@ -380,7 +372,7 @@ public final class LoadBenchmark {
             n,
             "unpaced",
             fullK,
-            unpaced,
+            LoopbackFloor.parseResult(unpaced),
             cpuNanos() - cpu0,
             System.nanoTime() - wall0,
             idle,
@@ -390,24 +382,17 @@ public final class LoadBenchmark {
       if (MODES.contains("fixed")) {
         int k = rate * seconds;
         expect(k);
-        long period = TimeUnit.SECONDS.toNanos(1) / rate;
         long cpu0 = cpuNanos();
         long wall0 = System.nanoTime();
-        long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20);
-        for (int i = 1; i <= k; i++) {
-          long due = start + (i - 1) * period;
-          while (System.nanoTime() < due) {
-            LockSupport.parkNanos(Math.max(1000, due - System.nanoTime() - 50_000));
-          }
-          server.publish(envelope(envelopeHead, payload(i, due), i));
-        }
+        FixedRate.run(
+            k, rate, (i, due) -> server.publish(envelope(envelopeHead, payload(i, due), i)));
         String fixed = expectLine("RESULT");
         row(
             "baseline",
             n,
             rate + " msg/s",
             k,
-            fixed,
+            LoopbackFloor.parseResult(fixed),
             cpuNanos() - cpu0,
             System.nanoTime() - wall0,
             idle,
@@ -442,15 +427,13 @@ public final class LoadBenchmark {
       return;
     }
     Map<String, String> m = r.get();
-    StringBuilder line = new StringBuilder("RESULT");
-    m.forEach((key, value) -> line.append(' ').append(key).append('=').append(value));
     long wall = (long) (Double.parseDouble(m.get("seconds")) * 1e9);
     row(
         "floor (C)",
         n,
         rate + " msg/s",
         rate * seconds,
-        line.toString(),
+        m,
         Long.parseLong(m.get("serverCpuMs")) * 1_000_000L,
         wall,
         "-",
@@ -479,7 +462,7 @@ public final class LoadBenchmark {
       int n,
       String mode,
       int k,
-      String result,
+      Map<String, String> result,
       long cpuNanos,
       long wallNanos,
       String idle,
@@ -489,10 +472,7 @@ public final class LoadBenchmark {
     r.put("clients", Integer.toString(n));
     r.put("mode", mode);
     r.put("k", Integer.toString(k));
-    for (String kv : result.substring("RESULT ".length()).split(" ")) {
-      String[] p = kv.split("=", 2);
-      r.put(p[0], p[1]);
-    }
+    r.putAll(result);
     r.put("serverCpu", String.format(Locale.ROOT, "%.2f cores", cpuNanos / (double) wallNanos));
     long deliveries = Long.parseLong(r.get("received"));
     r.put(

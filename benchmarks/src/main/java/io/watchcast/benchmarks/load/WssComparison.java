@@ -17,7 +17,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * What TLS costs the WebSocket transport: the same server and the same clients, over {@code ws:}
@@ -105,17 +104,15 @@ public final class WssComparison {
       // Fixed rate.
       int k = rate * seconds;
       reset(clients);
-      long period = TimeUnit.SECONDS.toNanos(1) / rate;
       long cpu0 = cpu();
-      long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20);
-      for (int i = 1; i <= k; i++) {
-        long due = start + (i - 1) * period;
-        while (System.nanoTime() < due) {
-          LockSupport.parkNanos(Math.max(1000, due - System.nanoTime() - 50_000));
-        }
-        hub.publish(
-            "load", RawJson.of("{\"t\":" + due + ",\"s\":" + i + ",\"p\":\"" + pad + "\"}"));
-      }
+      long start =
+          FixedRate.run(
+              k,
+              rate,
+              (i, due) ->
+                  hub.publish(
+                      "load",
+                      RawJson.of("{\"t\":" + due + ",\"s\":" + i + ",\"p\":\"" + pad + "\"}")));
       long wall = awaitAll(clients, k);
       report(print, scheme, rate + " msg/s", clients, k, cpu() - cpu0, wall - start);
 
