@@ -159,33 +159,8 @@ final class WildcardTest {
       try (ConnectionManager h = ConnectionManager.builder().build()) {
         FakeConnection c = new FakeConnection();
         c.attach(h.register(c));
-        CountDownLatch start = new CountDownLatch(1);
-        Future<?> creator =
-            executor.submit(
-                () -> {
-                  start.await();
-                  for (int i = 0; i < topics; i++) {
-                    h.publish("t" + i, i);
-                  }
-                  return null;
-                });
-        Future<?> subscriber =
-            executor.submit(
-                () -> {
-                  start.await();
-                  c.send(subscribe("*"));
-                  return null;
-                });
-        start.countDown();
-        creator.get(30, TimeUnit.SECONDS);
-        subscriber.get(30, TimeUnit.SECONDS);
-
-        List<String> missing = new ArrayList<>();
-        for (TopicInfo t : h.topics()) {
-          if (t.subscribers() != 1) {
-            missing.add(t.name());
-          }
-        }
+        raceTopicCreation(h, topics, () -> c.send(subscribe("*")));
+        List<String> missing = topicsWhere(h, t -> t.subscribers() != 1);
         assertThat(missing).as("round %d: topics without the wildcard subscriber", round).isEmpty();
       }
     }
@@ -203,36 +178,47 @@ final class WildcardTest {
         FakeConnection c = new FakeConnection();
         c.attach(h.register(c));
         c.send(subscribe("*"));
-        CountDownLatch start = new CountDownLatch(1);
-        Future<?> creator =
-            executor.submit(
-                () -> {
-                  start.await();
-                  for (int i = 0; i < topics; i++) {
-                    h.publish("t" + i, i);
-                  }
-                  return null;
-                });
-        Future<?> unsubscriber =
-            executor.submit(
-                () -> {
-                  start.await();
-                  c.send(unsubscribe("*"));
-                  return null;
-                });
-        start.countDown();
-        creator.get(30, TimeUnit.SECONDS);
-        unsubscriber.get(30, TimeUnit.SECONDS);
-
-        List<String> still = new ArrayList<>();
-        for (TopicInfo t : h.topics()) {
-          if (t.subscribers() != 0) {
-            still.add(t.name());
-          }
-        }
+        raceTopicCreation(h, topics, () -> c.send(unsubscribe("*")));
+        List<String> still = topicsWhere(h, t -> t.subscribers() != 0);
         assertThat(still).as("round %d: topics still subscribed", round).isEmpty();
         assertThat(c.session().subscriptionCount()).isZero();
       }
     }
+  }
+
+  /** Publishes to {@code topics} new topics on one thread while {@code action} runs on another. */
+  private void raceTopicCreation(ConnectionManager h, int topics, Runnable action)
+      throws Exception {
+    CountDownLatch start = new CountDownLatch(1);
+    Future<?> creator =
+        executor.submit(
+            () -> {
+              start.await();
+              for (int i = 0; i < topics; i++) {
+                h.publish("t" + i, i);
+              }
+              return null;
+            });
+    Future<?> other =
+        executor.submit(
+            () -> {
+              start.await();
+              action.run();
+              return null;
+            });
+    start.countDown();
+    creator.get(30, TimeUnit.SECONDS);
+    other.get(30, TimeUnit.SECONDS);
+  }
+
+  private static List<String> topicsWhere(
+      ConnectionManager h, java.util.function.Predicate<TopicInfo> test) {
+    List<String> names = new ArrayList<>();
+    for (TopicInfo t : h.topics()) {
+      if (test.test(t)) {
+        names.add(t.name());
+      }
+    }
+    return names;
   }
 }

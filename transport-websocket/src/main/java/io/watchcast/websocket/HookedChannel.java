@@ -152,20 +152,19 @@ class HookedChannel implements ByteChannel {
      */
     @Override
     public int read(ByteBuffer dst) throws IOException {
-      int n = super.read(dst);
-      if (tls.isNeedWrite()) {
-        owner.engine.onWriteDemand(owner.ws);
-      }
-      return n;
+      return askToWriteIfNeeded(super.read(dst));
     }
 
     @Override
     public int readMore(ByteBuffer dst) throws IOException {
-      int n = counted(tls.readMore(dst));
+      return askToWriteIfNeeded(counted(tls.readMore(dst)));
+    }
+
+    private int askToWriteIfNeeded(int read) {
       if (tls.isNeedWrite()) {
         owner.engine.onWriteDemand(owner.ws);
       }
-      return n;
+      return read;
     }
 
     /** Records made but not yet written (the housekeeping tick re-arms write interest). */
