@@ -122,6 +122,18 @@ final class ConcurrencyStressTest {
     }
   }
 
+  /** {@code n} connections drained on {@code drainers}, each subscribed to {@code topic}. */
+  private List<FakeConnection> subscribers(int n, String topic, ExecutorService drainers) {
+    List<FakeConnection> out = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      FakeConnection c = new FakeConnection().drainOn(drainers);
+      c.attach(hub.register(c));
+      c.send(subscribe(topic));
+      out.add(c);
+    }
+    return out;
+  }
+
   private FakeConnection subscribed(FakeConnection c) {
     c.attach(hub.register(c));
     c.send(subscribe("t"));
@@ -174,13 +186,7 @@ final class ConcurrencyStressTest {
 
     start.countDown();
     // Late joiners subscribe while the publishers run: snapshot k, then k+1.. with no gap.
-    List<FakeConnection> late = new ArrayList<>();
-    for (int i = 0; i < 3; i++) {
-      FakeConnection c = new FakeConnection().drainOn(drainers);
-      c.attach(hub.register(c));
-      c.send(subscribe("t"));
-      late.add(c);
-    }
+    List<FakeConnection> late = subscribers(3, "t", drainers);
     awaitAll(publishers);
 
     List<EncodedMessage> first = awaitMessages(subscribers.get(0), TOTAL);
@@ -295,13 +301,7 @@ final class ConcurrencyStressTest {
             .topic("s", TopicOptions.of(Throttle.latest(Duration.ofMillis(1))))
             .build();
     ExecutorService drainers = pool(2);
-    List<FakeConnection> subscribers = new ArrayList<>();
-    for (int i = 0; i < 3; i++) {
-      FakeConnection c = new FakeConnection().drainOn(drainers);
-      c.attach(hub.register(c));
-      c.send(subscribe("s"));
-      subscribers.add(c);
-    }
+    List<FakeConnection> subscribers = subscribers(3, "s", drainers);
     CountDownLatch start = new CountDownLatch(1);
     List<Future<?>> publishers = startTwoPublishers("s", 20_000, start);
 
@@ -348,13 +348,7 @@ final class ConcurrencyStressTest {
             .topic("logs", TopicOptions.of(Throttle.batch(Duration.ofMillis(1), 50)))
             .build();
     ExecutorService drainers = pool(2);
-    List<FakeConnection> subscribers = new ArrayList<>();
-    for (int i = 0; i < 3; i++) {
-      FakeConnection c = new FakeConnection().drainOn(drainers);
-      c.attach(hub.register(c));
-      c.send(subscribe("logs"));
-      subscribers.add(c);
-    }
+    List<FakeConnection> subscribers = subscribers(3, "logs", drainers);
     CountDownLatch start = new CountDownLatch(1);
     List<Future<?>> publishers = startTwoPublishers("logs", perPublisher, start);
 
