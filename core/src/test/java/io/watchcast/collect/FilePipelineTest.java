@@ -1,5 +1,6 @@
 package io.watchcast.collect;
 
+import static io.watchcast.testing.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -19,7 +20,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -96,20 +96,6 @@ final class FilePipelineTest {
   Envelope awaitContent(String topic, String content) {
     return awaitMessage(
         topic, e -> e.type().equals("update") && e.data().path("content").asText().equals(content));
-  }
-
-  static void await(BooleanSupplier c, String what) {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!c.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not within 10 s: " + what);
-      }
-      try {
-        Thread.sleep(5); // polling to a deadline
-      } catch (InterruptedException e) {
-        throw new AssertionError(e);
-      }
-    }
   }
 
   static void atomicWrite(Path f, String content) throws IOException {

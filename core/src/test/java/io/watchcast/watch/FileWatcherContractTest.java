@@ -339,7 +339,8 @@ abstract class FileWatcherContractTest {
     recorder.throwOnBatch = false;
     Path b = Files.writeString(root.resolve("b.txt"), "b");
     recorder.awaitFiles(Set.of(a, b));
-    NativeWatcherTest.await(() -> watch.stats().listenerFailures() >= 1, "a counted failure");
+    io.watchcast.testing.Await.await(
+        () -> watch.stats().listenerFailures() >= 1, "a counted failure");
     assertThat(watch.isClosed()).isFalse();
   }
 

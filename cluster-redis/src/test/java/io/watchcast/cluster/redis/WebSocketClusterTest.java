@@ -54,7 +54,7 @@ final class WebSocketClusterTest {
             .build();
     ConnectionManager hub = ConnectionManager.builder().clusterBus(bus).build();
     open.add(hub);
-    ClusterTest.await(bus::isConnected, "bus connected");
+    io.watchcast.testing.Await.await(bus::isConnected, "bus connected");
     return hub;
   }
 
