@@ -226,26 +226,19 @@ public final class LoadBenchmark {
 
       if (MODES.contains("full")) { // Full speed, paced by the clients' progress.
         WebSocketStats before0 = ws.stats();
-        expect(fullK);
-        long cpu0 = cpuNanos();
-        long wall0 = System.nanoTime();
-        for (int i = 1; i <= fullK; i++) {
-          paceByClients(i, n);
-          hub.publish("load", RawJson.of(payload(i)));
-        }
-        String full = expectLine("RESULT");
-        long cpu = cpuNanos() - cpu0;
-        long wall = System.nanoTime() - wall0;
-        row(
+        measured(
             "watchcast",
             n,
             "full speed, paced",
             fullK,
-            LoopbackFloor.parseResult(full),
-            cpu,
-            wall,
             idle,
-            batching(ws.stats(), before0));
+            () -> {
+              for (int i = 1; i <= fullK; i++) {
+                paceByClients(i, n);
+                hub.publish("load", RawJson.of(payload(i)));
+              }
+            },
+            () -> batching(ws.stats(), before0));
       }
 
       if (MODES.contains("unpaced")) { // K messages as fast as publish() returns.
@@ -259,48 +252,38 @@ public final class LoadBenchmark {
         }
         WebSocketStats before2 = ws.stats();
         long slowBefore = hub.stats().slowConsumersClosed();
-        expect(fullK);
-        long cpu0 = cpuNanos();
-        long wall0 = System.nanoTime();
-        for (int i = 1; i <= fullK; i++) {
-          hub.publish(topic, RawJson.of(payload(i)));
-        }
-        String unpaced = expectLine("RESULT");
-        row(
+        String unpacedTopic = topic;
+        measured(
             "watchcast",
             n,
             "unpaced",
             fullK,
-            LoopbackFloor.parseResult(unpaced),
-            cpuNanos() - cpu0,
-            System.nanoTime() - wall0,
             idle,
-            batching(ws.stats(), before2)
-                + ", slow consumers closed: "
-                + (hub.stats().slowConsumersClosed() - slowBefore));
+            () -> {
+              for (int i = 1; i <= fullK; i++) {
+                hub.publish(unpacedTopic, RawJson.of(payload(i)));
+              }
+            },
+            () ->
+                batching(ws.stats(), before2)
+                    + ", slow consumers closed: "
+                    + (hub.stats().slowConsumersClosed() - slowBefore));
       }
 
       if (MODES.contains("fixed")) {
         WebSocketStats before1 = ws.stats();
         int k = rate * seconds;
-        expect(k);
-        long cpu0 = cpuNanos();
-        long wall0 = System.nanoTime();
         String fixedTopic = topic;
-        FixedRate.run(k, rate, (i, due) -> hub.publish(fixedTopic, RawJson.of(payload(i, due))));
-        String fixed = expectLine("RESULT");
-        long cpu = cpuNanos() - cpu0;
-        long wall = System.nanoTime() - wall0;
-        row(
+        measured(
             "watchcast",
             n,
             rate + " msg/s",
             k,
-            LoopbackFloor.parseResult(fixed),
-            cpu,
-            wall,
             idle,
-            batching(ws.stats(), before1));
+            () ->
+                FixedRate.run(
+                    k, rate, (i, due) -> hub.publish(fixedTopic, RawJson.of(payload(i, due)))),
+            () -> batching(ws.stats(), before1));
       }
       send("CLOSE");
       expectLine("CLOSED");
@@ -308,6 +291,29 @@ public final class LoadBenchmark {
       ws.close();
       hub.close();
     }
+  }
+
+  /**
+   * One measured run: tells the clients to expect {@code k} messages each, publishes them, waits
+   * for the clients' RESULT line and adds the row, with the server's CPU and wall time over it.
+   */
+  private void measured(
+      String server,
+      int n,
+      String mode,
+      int k,
+      String idle,
+      Runnable publishing,
+      java.util.function.Supplier<String> notes)
+      throws Exception {
+    expect(k);
+    long cpu0 = cpuNanos();
+    long wall0 = System.nanoTime();
+    publishing.run();
+    String result = expectLine("RESULT");
+    long cpu = cpuNanos() - cpu0;
+    long wall = System.nanoTime() - wall0;
+    row(server, n, mode, k, LoopbackFloor.parseResult(result), cpu, wall, idle, notes.get());
   }
 
   private static String batching(WebSocketStats now, WebSocketStats before) {
@@ -339,64 +345,50 @@ public final class LoadBenchmark {
       String envelopeHead = "{\"type\":\"update\",\"topic\":\"load\",\"data\":";
 
       if (MODES.contains("full")) {
-        expect(fullK);
-        long cpu0 = cpuNanos();
-        long wall0 = System.nanoTime();
-        for (int i = 1; i <= fullK; i++) {
-          paceByClients(i, n);
-          server.publish(envelope(envelopeHead, payload(i), i));
-        }
-        String full = expectLine("RESULT");
-        row(
+        measured(
             "baseline",
             n,
             "full speed, paced",
             fullK,
-            LoopbackFloor.parseResult(full),
-            cpuNanos() - cpu0,
-            System.nanoTime() - wall0,
             idle,
-            "");
+            () -> {
+              for (int i = 1; i <= fullK; i++) {
+                paceByClients(i, n);
+                server.publish(envelope(envelopeHead, payload(i), i));
+              }
+            },
+            () -> "");
       }
 
       if (MODES.contains("unpaced")) {
-        expect(fullK);
-        long cpu0 = cpuNanos();
-        long wall0 = System.nanoTime();
-        for (int i = 1; i <= fullK; i++) {
-          server.publish(envelope(envelopeHead, payload(i), i));
-        }
-        String unpaced = expectLine("RESULT");
-        row(
+        measured(
             "baseline",
             n,
             "unpaced",
             fullK,
-            LoopbackFloor.parseResult(unpaced),
-            cpuNanos() - cpu0,
-            System.nanoTime() - wall0,
             idle,
-            "");
+            () -> {
+              for (int i = 1; i <= fullK; i++) {
+                server.publish(envelope(envelopeHead, payload(i), i));
+              }
+            },
+            () -> "");
       }
 
       if (MODES.contains("fixed")) {
         int k = rate * seconds;
-        expect(k);
-        long cpu0 = cpuNanos();
-        long wall0 = System.nanoTime();
-        FixedRate.run(
-            k, rate, (i, due) -> server.publish(envelope(envelopeHead, payload(i, due), i)));
-        String fixed = expectLine("RESULT");
-        row(
+        measured(
             "baseline",
             n,
             rate + " msg/s",
             k,
-            LoopbackFloor.parseResult(fixed),
-            cpuNanos() - cpu0,
-            System.nanoTime() - wall0,
             idle,
-            "");
+            () ->
+                FixedRate.run(
+                    k,
+                    rate,
+                    (i, due) -> server.publish(envelope(envelopeHead, payload(i, due), i))),
+            () -> "");
       }
       send("CLOSE");
       expectLine("CLOSED");
