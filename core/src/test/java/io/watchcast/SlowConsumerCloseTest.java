@@ -1,5 +1,6 @@
 package io.watchcast;
 
+import static io.watchcast.testing.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.watchcast.testing.FakeConnection;
@@ -41,10 +42,7 @@ final class SlowConsumerCloseTest {
       String payload = "\"" + "x".repeat(80) + "\"";
       hub.publish("t", RawJson.of(payload)); // first of a quiet period: emitted at once
       hub.publish("t", RawJson.of(payload)); // batched, emitted by the scheduler's flush
-      long end = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-      while (c.closeReason() == null && System.nanoTime() < end) {
-        Thread.sleep(5);
-      }
+      await(() -> c.closeReason() != null, "the slow-consumer close", Duration.ofSeconds(5));
       assertThat(c.closeReason()).isNotNull();
       assertThat(c.closeReason().code()).isEqualTo(CloseReason.SLOW_CONSUMER);
     }
