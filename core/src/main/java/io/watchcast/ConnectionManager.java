@@ -311,16 +311,20 @@ public final class ConnectionManager implements AutoCloseable {
 
   void subscribeWildcard(Session session) {
     boolean already = session.setWildcard(true);
-    session.replyControl("subscribed", Topics.WILDCARD, "{}");
     if (already) {
+      session.replyControl("subscribed", Topics.WILDCARD, "{}");
       return;
     }
-    // Joined after the reply, so that nothing of a topic can reach the client before it.
+    // The reply is queued in the same step that joins the set, so nothing of a topic can reach the
+    // client before it, and a topic created once the client has read it is joined at creation (a
+    // client that publishes after "subscribed" sees that publish as an update, not a snapshot).
     List<TopicState> existing;
     synchronized (topicCreation) {
       wildcard.add(session);
+      session.queueControl("subscribed", Topics.WILDCARD, "{}");
       existing = new ArrayList<>(topics.values());
     }
+    session.signal();
     for (TopicState t : existing) {
       beforeSubscribe(t, -1, null);
       t.subscribe(session, false, -1, null);

@@ -647,6 +647,13 @@ public final class Session {
     reply(control(type, topic, json));
   }
 
+  /**
+   * Queues a control reply without signalling; the caller calls {@link #signal()} after its locks.
+   */
+  void queueControl(String type, String topic, String json) {
+    offer(control(type, topic, json));
+  }
+
   private void reply(EncodedMessage m) {
     offer(m);
     signal();

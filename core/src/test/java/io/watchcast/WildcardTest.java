@@ -12,6 +12,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -49,6 +50,29 @@ final class WildcardTest {
     List<Envelope> snapshots = c.takeAll();
     assertThat(snapshots).extracting(Envelope::type).containsOnly("snapshot");
     assertThat(snapshots).extracting(Envelope::topic).containsExactlyInAnyOrder("a", "b");
+  }
+
+  @Test
+  void publishRightAfterTheSubscribedReply_arrivesAsAnUpdate() {
+    // The client publishes (through the app) the moment it reads "subscribed": the topic it creates
+    // must already see the wildcard subscriber, else the value would come back as a snapshot.
+    AtomicBoolean published = new AtomicBoolean();
+    FakeConnection c = new FakeConnection();
+    c.drainOn(
+        drain -> {
+          drain.run();
+          if (c.receivedCount() > 0 && published.compareAndSet(false, true)) {
+            hub.publish("a", 1);
+          }
+        });
+    c.attach(hub.register(c));
+    c.send(subscribe("*"));
+
+    Envelope reply = c.next();
+    assertThat(reply.type()).isEqualTo("subscribed");
+    Envelope first = c.next();
+    assertThat(first.topic()).isEqualTo("a");
+    assertThat(first.type()).isEqualTo("update");
   }
 
   @Test
