@@ -41,11 +41,6 @@ final class Browser implements AutoCloseable {
     this.profile = profile;
   }
 
-  /** Whether Chromium and chromedriver are installed (Debian: chromium, chromium-driver). */
-  static boolean installed() {
-    return Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER);
-  }
-
   static Browser start() throws IOException, InterruptedException {
     return start(List.of());
   }

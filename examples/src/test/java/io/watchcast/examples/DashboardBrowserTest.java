@@ -3,6 +3,7 @@ package io.watchcast.examples;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.watchcast.testing.RequiresProgram;
 import io.watchcast.testing.SelfSignedTls;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -22,6 +23,14 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code sudo apt-get install chromium chromium-driver}, then {@code ./mvnw -pl examples -am
  * verify}.
  */
+@RequiresProgram(
+    value = "chromium",
+    paths = "/usr/bin/chromium",
+    install = "apt-get install chromium chromium-driver")
+@RequiresProgram(
+    value = "chromedriver",
+    paths = "/usr/bin/chromedriver",
+    install = "apt-get install chromium chromium-driver")
 final class DashboardBrowserTest {
   /** Short client timers so that reconnects and fallbacks happen within a test's patience. */
   private static final Map<String, Object> FAST =
@@ -43,9 +52,6 @@ final class DashboardBrowserTest {
 
   @BeforeEach
   void startBrowser() throws Exception {
-    assertThat(Browser.installed())
-        .as("Chromium and chromedriver are needed: apt-get install chromium chromium-driver")
-        .isTrue();
     browser = Browser.start();
   }
 

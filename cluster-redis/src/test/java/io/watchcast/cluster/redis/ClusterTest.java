@@ -9,6 +9,7 @@ import io.watchcast.ConnectionManager;
 import io.watchcast.Envelope;
 import io.watchcast.TopicOptions;
 import io.watchcast.testing.FakeConnection;
+import io.watchcast.testing.RequiresProgram;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,6 +28,11 @@ import org.junit.jupiter.api.io.TempDir;
  * {@link FakeConnection}s; {@link WebSocketClusterTest} does the same over real WebSocket
  * transports.
  */
+@RequiresProgram(
+    value = "redis-server",
+    paths = {"/usr/bin/redis-server", "/usr/local/bin/redis-server"},
+    env = "REDIS_SERVER",
+    install = "apt-get install redis-server")
 final class ClusterTest {
   private static final Duration WAIT = Duration.ofSeconds(10);
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.watchcast.ConnectionManager;
 import io.watchcast.Envelope;
+import io.watchcast.testing.RequiresProgram;
 import io.watchcast.websocket.WebSocketTransport;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -26,6 +27,11 @@ import org.junit.jupiter.api.io.TempDir;
  * Two hubs sharing topics through a real redis-server, each served by its own WebSocket transport,
  * with real WebSocket clients (the JDK's).
  */
+@RequiresProgram(
+    value = "redis-server",
+    paths = {"/usr/bin/redis-server", "/usr/local/bin/redis-server"},
+    env = "REDIS_SERVER",
+    install = "apt-get install redis-server")
 final class WebSocketClusterTest {
   private static final Duration WAIT = Duration.ofSeconds(20);
 
