@@ -9,7 +9,6 @@ import io.watchcast.ConnectionManager;
 import io.watchcast.Envelope;
 import io.watchcast.TopicOptions;
 import io.watchcast.testing.FakeConnection;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Two or three hubs in one JVM sharing topics through a real redis-server. Clients are core's
  * {@link FakeConnection}s; {@link WebSocketClusterTest} does the same over real WebSocket
- * transports.
+ * transports. Tests that need no Redis are in {@link RedisClusterBusTest}.
  */
 final class ClusterTest {
   private static final Duration WAIT = Duration.ofSeconds(10);
@@ -473,29 +472,6 @@ final class ClusterTest {
   // ---------------------------------------------------------------------------------------------
 
   @Test
-  void builder_rejectsWhatIsNotARedisUri() {
-    assertThatThrownBy(() -> RedisClusterBus.builder("http://localhost:6379"))
-        .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("redis://");
-    assertThatThrownBy(() -> RedisClusterBus.builder("redis://"))
-        .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> RedisClusterBus.builder("redis://h").keyPrefix("{x}"))
-        .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> RedisClusterBus.builder("redis://h").poolSize(0))
-        .isInstanceOf(IllegalArgumentException.class);
-  }
-
-  @Test
-  void parse_malformedPayload_isNull() {
-    assertThat(RedisClusterBus.parse(bytes("t\n1\nep\nupdate\n5"))).isNull();
-    assertThat(RedisClusterBus.parse(bytes("t\nx\nep\nupdate\n5\n1"))).isNull();
-    assertThat(RedisClusterBus.parse(bytes("t\n1\ne\"p\nupdate\n5\n1"))).isNull();
-    ClusterBus.Message m = RedisClusterBus.parse(bytes("t\n7\nep\nupdate\n5\n{\"a\":\n1}"));
-    assertThat(m.id()).isEqualTo(7);
-    assertThat(new String(m.data(), StandardCharsets.UTF_8)).isEqualTo("{\"a\":\n1}");
-  }
-
-  @Test
   void bus_closeIsIdempotent_andAHubClosesItsBus() {
     RedisClusterBus bus = bus();
     ConnectionManager a = node(bus);
@@ -511,9 +487,5 @@ final class ClusterTest {
 
     @Override
     public void connected() {}
-  }
-
-  private static byte[] bytes(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
   }
 }
