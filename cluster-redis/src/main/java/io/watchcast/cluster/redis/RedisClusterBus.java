@@ -15,11 +15,17 @@ import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.BinaryJedisPubSub;
-import redis.clients.jedis.Jedis;
-import redis.clients.jedis.JedisPool;
+import redis.clients.jedis.Connection;
+import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.JedisClientConfig;
+import redis.clients.jedis.Protocol;
+import redis.clients.jedis.RedisClient;
+import redis.clients.jedis.SslOptions;
 import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.exceptions.JedisException;
 import redis.clients.jedis.exceptions.JedisNoScriptException;
+import redis.clients.jedis.util.JedisURIHelper;
 
 /**
  * A {@link ClusterBus} over Redis: several hub processes serve the same topics with one order, one
@@ -77,18 +83,21 @@ public final class RedisClusterBus implements ClusterBus {
   private static final Script APPEND = new Script(APPEND_SCRIPT);
   private static final Script READ = new Script(READ_SCRIPT);
 
-  private final URI uri;
+  private final HostAndPort address;
   private final String prefix;
   private final byte[] channel;
-  private final int connectTimeoutMillis;
-  private final int timeoutMillis;
   private final long maxReconnectDelayMillis;
-  private final JedisPool pool;
+
+  /** Connecting (auth, database, TLS, protocol) and the timeouts of pooled connections. */
+  private final JedisClientConfig config;
+
+  /** The pooled connections of publishes and reads. */
+  private final RedisClient client;
 
   private final Object lifecycle = new Object();
   private Thread subscriber; // guarded by lifecycle
   private volatile Listener listener;
-  private volatile Jedis subscriberConnection;
+  private volatile Connection subscriberConnection;
   private volatile boolean connected;
   private volatile boolean closed;
 
@@ -98,20 +107,27 @@ public final class RedisClusterBus implements ClusterBus {
   private final LongAdder reconnects = new LongAdder();
 
   private RedisClusterBus(Builder b) {
-    this.uri = b.uri;
+    this.address = b.address;
     this.prefix = b.keyPrefix;
     this.channel = (prefix + "messages").getBytes(StandardCharsets.UTF_8);
-    this.connectTimeoutMillis = (int) b.connectTimeout.toMillis();
-    this.timeoutMillis = (int) b.timeout.toMillis();
     this.maxReconnectDelayMillis = b.maxReconnectDelay.toMillis();
-    GenericObjectPoolConfig<Jedis> config = new GenericObjectPoolConfig<>();
-    config.setMaxTotal(b.poolSize);
-    config.setMaxIdle(b.poolSize);
-    config.setMinIdle(0);
-    config.setMaxWait(b.timeout);
-    config.setJmxEnabled(false);
+    this.config =
+        DefaultJedisClientConfig.builder()
+            .from(b.uriConfig)
+            .connectionTimeoutMillis((int) b.connectTimeout.toMillis())
+            .socketTimeoutMillis((int) b.timeout.toMillis())
+            .build();
+    // A plain pool config, not Jedis' ConnectionPoolConfig: that one tests idle connections on an
+    // evictor thread every 30 s, and this bus starts no thread but its subscriber.
+    GenericObjectPoolConfig<Connection> pool = new GenericObjectPoolConfig<>();
+    pool.setMaxTotal(b.poolSize);
+    pool.setMaxIdle(b.poolSize);
+    pool.setMinIdle(0);
+    pool.setMaxWait(b.timeout);
+    pool.setJmxEnabled(false);
     // Creates no connection yet: a bus can be built while Redis is down.
-    this.pool = new JedisPool(config, uri, connectTimeoutMillis, timeoutMillis);
+    this.client =
+        RedisClient.builder().hostAndPort(address).clientConfig(config).poolConfig(pool).build();
   }
 
   /** A bus with default settings for the Redis at {@code uri} ({@code redis://host:port/db}). */
@@ -161,8 +177,8 @@ public final class RedisClusterBus implements ClusterBus {
             data,
             utf8(Integer.toString(Math.max(1, historySize))),
             utf8(newEpoch()));
-    try (Jedis jedis = pool.getResource()) {
-      Object id = APPEND.run(jedis, keys, args);
+    try {
+      Object id = APPEND.run(client, keys, args);
       appended.increment();
       if (!connected) {
         // Redis is back before the listener noticed: wake it from its backoff now.
@@ -186,8 +202,8 @@ public final class RedisClusterBus implements ClusterBus {
             utf8(Integer.toString(limit)),
             utf8(epoch == null ? "" : epoch));
     Object reply;
-    try (Jedis jedis = pool.getResource()) {
-      reply = READ.run(jedis, keys(topic), args);
+    try {
+      reply = READ.run(client, keys(topic), args);
     } catch (JedisException e) {
       dropIdleConnections(e);
       throw new IOException("Could not read '" + topic + "' from Redis: " + e, e);
@@ -232,7 +248,7 @@ public final class RedisClusterBus implements ClusterBus {
   private void dropIdleConnections(Exception e) {
     if (e instanceof JedisConnectionException && !closed) {
       try {
-        pool.clear();
+        client.getPool().clear();
       } catch (RuntimeException ignored) {
         // the pool is closing
       }
@@ -269,15 +285,15 @@ public final class RedisClusterBus implements ClusterBus {
         // the connection is already broken: closing it below ends the loop
       }
     }
-    Jedis j = subscriberConnection;
-    if (j != null) {
+    Connection c = subscriberConnection;
+    if (c != null) {
       try {
-        j.close();
+        c.close();
       } catch (RuntimeException e) {
         log.debug("Closing the subscriber connection failed", e);
       }
     }
-    pool.close();
+    client.close();
     if (t != null && t != Thread.currentThread()) {
       try {
         t.join(2_000);
@@ -289,7 +305,7 @@ public final class RedisClusterBus implements ClusterBus {
 
   @Override
   public String toString() {
-    return "RedisClusterBus{" + uri.getHost() + ":" + uri.getPort() + ", prefix=" + prefix + "}";
+    return "RedisClusterBus{" + address + ", prefix=" + prefix + "}";
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -299,23 +315,24 @@ public final class RedisClusterBus implements ClusterBus {
     long delay = 50;
     boolean warned = false;
     while (!closed) {
-      try (Jedis jedis = new Jedis(uri, connectTimeoutMillis, 0)) {
-        subscriberConnection = jedis;
+      // A connection of its own, not a pooled one: close() closes it to end a subscribe that is
+      // blocked reading (the read timeout is off while subscribed).
+      try (Connection connection = new Connection(address, config)) {
+        subscriberConnection = connection;
         if (closed) {
           return;
         }
         Listener l = new Listener(sink);
         listener = l;
-        jedis.subscribe(l, channel); // blocks until unsubscribed or the connection breaks
+        l.proceed(connection, channel); // blocks until unsubscribed or the connection breaks
         if (l.wasSubscribed) {
           delay = 50;
         }
       } catch (JedisException | IllegalStateException e) {
         if (!closed && !warned) {
           log.warn(
-              "Redis at {}:{} is unreachable ({}); publishes fail until it is back, retrying",
-              uri.getHost(),
-              uri.getPort(),
+              "Redis at {} is unreachable ({}); publishes fail until it is back, retrying",
+              address,
               e.toString());
           warned = true;
         }
@@ -355,7 +372,7 @@ public final class RedisClusterBus implements ClusterBus {
       wasSubscribed = true;
       connected = true;
       reconnects.increment();
-      log.info("Subscribed to Redis at {}:{}", uri.getHost(), uri.getPort());
+      log.info("Subscribed to Redis at {}", address);
       sink.connected();
     }
 
@@ -457,11 +474,11 @@ public final class RedisClusterBus implements ClusterBus {
       this.sha = utf8(sha1Hex(this.source));
     }
 
-    Object run(Jedis jedis, List<byte[]> keys, List<byte[]> args) {
+    Object run(RedisClient client, List<byte[]> keys, List<byte[]> args) {
       try {
-        return jedis.evalsha(sha, keys, args);
+        return client.evalsha(sha, keys, args);
       } catch (JedisNoScriptException e) {
-        return jedis.eval(source, keys, args);
+        return client.eval(source, keys, args);
       }
     }
 
@@ -483,7 +500,8 @@ public final class RedisClusterBus implements ClusterBus {
 
   /** Builds a {@link RedisClusterBus}. Not thread-safe. */
   public static final class Builder {
-    private final URI uri;
+    private final HostAndPort address;
+    private final JedisClientConfig uriConfig;
     private String keyPrefix = "watchcast:";
     private Duration connectTimeout = Duration.ofSeconds(2);
     private Duration timeout = Duration.ofSeconds(2);
@@ -492,18 +510,38 @@ public final class RedisClusterBus implements ClusterBus {
 
     private Builder(String uri) {
       Objects.requireNonNull(uri, "uri");
+      URI parsed;
       try {
-        this.uri = new URI(uri);
+        parsed = new URI(uri);
       } catch (URISyntaxException e) {
         throw new IllegalArgumentException("not a URI: " + uri, e);
       }
-      String scheme = this.uri.getScheme();
+      String scheme = parsed.getScheme();
       if (!"redis".equals(scheme) && !"rediss".equals(scheme)) {
         throw new IllegalArgumentException(
             "a Redis URI starts with redis:// or rediss://, was " + uri);
       }
-      if (this.uri.getHost() == null) {
+      if (parsed.getHost() == null) {
         throw new IllegalArgumentException("the Redis URI has no host: " + uri);
+      }
+      int port = parsed.getPort() == -1 ? Protocol.DEFAULT_PORT : parsed.getPort();
+      this.address = new HostAndPort(parsed.getHost(), port);
+      try {
+        // What Jedis reads from a URI, spelled out: its builders' fromURI is deprecated. TLS: the
+        // JDK's default trust store, and the host name checked against the certificate.
+        DefaultJedisClientConfig.Builder config =
+            DefaultJedisClientConfig.builder()
+                .user(JedisURIHelper.getUser(parsed))
+                .password(JedisURIHelper.getPassword(parsed))
+                .database(JedisURIHelper.getDBIndex(parsed))
+                .protocol(JedisURIHelper.getRedisProtocol(parsed));
+        if ("rediss".equals(scheme)) {
+          config.sslOptions(SslOptions.defaults());
+        }
+        this.uriConfig = config.build();
+      } catch (RuntimeException e) {
+        // The URI may hold a password: say what is wrong without repeating it.
+        throw new IllegalArgumentException("not a valid Redis URI: " + e.getMessage(), e);
       }
     }
 
