@@ -69,12 +69,87 @@ final class ClusterSync implements ClusterBus.Sink {
   boolean append(TopicState state, String type, byte[] data, long timestamp) {
     try {
       bus.append(state.name, type, data, timestamp, state.options.historySize());
-      return true;
     } catch (Exception e) {
       hub.publishFailures.increment();
-      log.warn(
-          "Publish on '{}' failed: the cluster did not take it ({})", state.name, e.toString());
+      failureLog.failed(state.name, e);
       return false;
+    }
+    failureLog.succeeded();
+    return true;
+  }
+
+  /**
+   * An outage fails every publish: at 100 msg/s that is 500 lines in 5 s. The log gets the first
+   * failure, a summary at most every {@link #FAILURE_SUMMARY_NANOS} while it lasts, and one line
+   * when publishing works again; {@code HubStats.publishFailures} counts every one.
+   */
+  private final FailureLog failureLog = new FailureLog();
+
+  static final long FAILURE_SUMMARY_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+  /** How many lines the publish-failure log has written. */
+  int failureLogLines() {
+    synchronized (failureLog) {
+      return failureLog.lines;
+    }
+  }
+
+  private final class FailureLog {
+    private long failed; // since the last line; guarded by this
+    private long total; // since the outage began; guarded by this
+    private long firstNanos;
+    private long lastLineNanos;
+    private int lines; // lines logged, for tests; guarded by this
+    private volatile boolean failing;
+
+    void failed(String topic, Exception e) {
+      long now = hub.clock.nanos();
+      synchronized (this) {
+        failed++;
+        total++;
+        if (!failing) {
+          failing = true;
+          firstNanos = now;
+          lastLineNanos = now;
+          failed = 0;
+          lines++;
+          log.warn(
+              "Publish on '{}' failed: the cluster did not take it ({}); further failures are"
+                  + " summed up until it works again",
+              topic,
+              e.toString());
+        } else if (now - lastLineNanos >= FAILURE_SUMMARY_NANOS) {
+          log.warn(
+              "{} more publishes failed in the last {} s; the cluster still does not take them"
+                  + " ({})",
+              failed,
+              TimeUnit.NANOSECONDS.toSeconds(now - lastLineNanos),
+              e.toString());
+          lastLineNanos = now;
+          failed = 0;
+          lines++;
+        }
+      }
+    }
+
+    void succeeded() {
+      if (!failing) {
+        return; // the common case: one volatile read
+      }
+      long now = hub.clock.nanos();
+      synchronized (this) {
+        if (!failing) {
+          return;
+        }
+        failing = false;
+        lines++;
+        log.info(
+            "The cluster takes publishes again, after {} failed over {} ms",
+            total,
+            TimeUnit.NANOSECONDS.toMillis(now - firstNanos));
+        total = 0;
+        failed = 0;
+      }
     }
   }
 

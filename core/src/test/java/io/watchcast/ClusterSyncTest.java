@@ -204,6 +204,29 @@ final class ClusterSyncTest {
   }
 
   @Test
+  void anOutage_logsItsFirstFailure_aSummaryEveryTenSeconds_andTheRecovery_notEveryPublish() {
+    ManualScheduler time = new ManualScheduler();
+    bus = cluster.new Bus();
+    ConnectionManager a =
+        ConnectionManager.builder().clusterBus(bus).clock(time).scheduler(time).build();
+    hubs.add(a);
+    cluster.down = true;
+    for (int i = 0; i < 500; i++) { // 5 s at 100 msg/s
+      assertThat(a.publish("t", "lost")).isFalse();
+      time.advance(Duration.ofMillis(10));
+    }
+    assertThat(a.stats().publishFailures()).isEqualTo(500);
+    assertThat(a.cluster.failureLogLines()).isEqualTo(1);
+    time.advance(Duration.ofSeconds(5));
+    assertThat(a.publish("t", "lost")).isFalse(); // 10 s after the first line: a summary
+    assertThat(a.cluster.failureLogLines()).isEqualTo(2);
+    cluster.down = false;
+    assertThat(a.publish("t", "kept")).isTrue();
+    assertThat(a.publish("t", "kept")).isTrue();
+    assertThat(a.cluster.failureLogLines()).isEqualTo(3); // "takes publishes again", once
+  }
+
+  @Test
   void publish_whileTheClusterIsDown_returnsFalse_countsIt_andDeliversNothing() {
     ConnectionManager a = node();
     FakeConnection c = subscribe(a, "t");
