@@ -39,6 +39,7 @@ import org.java_websocket.WebSocketServerFactory;
 import org.java_websocket.drafts.Draft;
 import org.java_websocket.exceptions.InvalidDataException;
 import org.java_websocket.framing.CloseFrame;
+import org.java_websocket.framing.Framedata;
 import org.java_websocket.handshake.ClientHandshake;
 import org.java_websocket.handshake.HandshakeImpl1Server;
 import org.java_websocket.handshake.ServerHandshakeBuilder;
@@ -48,7 +49,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The Java-WebSocket server behind a {@link WebSocketTransport}: admission at the handshake,
- * dispatch of frames to each connection's session, and housekeeping (handshake and close timeouts).
+ * dispatch of frames to each connection's session, and housekeeping (pings and dead peers,
+ * handshake and close timeouts).
  */
 final class Engine extends WebSocketServer {
   private static final Logger log = LoggerFactory.getLogger(Engine.class);
@@ -61,6 +63,7 @@ final class Engine extends WebSocketServer {
   private final ConcurrentHashMap<InetAddress, Integer> perAddress = new ConcurrentHashMap<>();
   private volatile ScheduledExecutorService housekeeping;
   final Writer writer = new Writer();
+  final Lingerer lingerer;
 
   final AtomicInteger openNow = new AtomicInteger();
   final LongAdder opened = new LongAdder();
@@ -76,10 +79,13 @@ final class Engine extends WebSocketServer {
         Collections.singletonList(new WatchcastDraft(t.maxFrameBytes)),
         Collections.synchronizedSet(new HashSet<>()));
     this.transport = t;
+    this.lingerer = new Lingerer(t.maxConnections);
     setTcpNoDelay(true);
     setReuseAddr(true);
     setDaemon(true);
-    setConnectionLostTimeout((int) t.connectionLostTimeout.toSeconds());
+    // Off: its checker runs once per interval, so it dropped a silent peer up to 2.5 intervals
+    // after its last pong. The housekeeping tick pings and drops instead (see housekeep()).
+    setConnectionLostTimeout(0);
     setWebSocketFactory(new Factory());
     // The JDK's default accept backlog (50) drops SYNs when many clients reconnect at once, as
     // after a restart; the kernel caps this at net.core.somaxconn.
@@ -90,12 +96,12 @@ final class Engine extends WebSocketServer {
   private final class Factory implements WebSocketServerFactory {
     @Override
     public WebSocketImpl createWebSocket(WebSocketAdapter a, Draft d) {
-      return new WebSocketImpl(a, d);
+      return new LingeringWebSocket(a, Collections.singletonList(d));
     }
 
     @Override
     public WebSocketImpl createWebSocket(WebSocketAdapter a, List<Draft> drafts) {
-      return new WebSocketImpl(a, drafts);
+      return new LingeringWebSocket(a, drafts);
     }
 
     @Override
@@ -133,6 +139,26 @@ final class Engine extends WebSocketServer {
 
     @Override
     public void close() {}
+  }
+
+  /**
+   * Java-WebSocket's connection, telling ours when it closes the socket because everything queued
+   * (a close frame, an HTTP error response) has been written: then the socket lingers.
+   */
+  private static final class LingeringWebSocket extends WebSocketImpl {
+    LingeringWebSocket(WebSocketAdapter listener, List<Draft> drafts) {
+      super(listener, drafts);
+    }
+
+    /** Called by the selector (only) once the queue of a flushing connection is empty. */
+    @Override
+    public void closeConnection() {
+      WsConnection c = getAttachment();
+      if (c != null) {
+        c.flushed();
+      }
+      super.closeConnection();
+    }
   }
 
   private final Object tlsLock = new Object();
@@ -241,15 +267,20 @@ final class Engine extends WebSocketServer {
     }
   }
 
-  void startHousekeeping() {
+  private long tickNanos;
+
+  void startHousekeeping() throws IOException {
     writer.start();
+    lingerer.start();
     long tickMillis =
-        Math.max(
-            50,
-            Math.min(
-                1000,
-                Math.min(transport.handshakeTimeout.toMillis(), transport.closeTimeout.toMillis())
-                    / 4));
+        Math.min(
+            1000,
+            Math.min(transport.handshakeTimeout.toMillis(), transport.closeTimeout.toMillis()) / 4);
+    if (!transport.connectionLostTimeout.isZero()) {
+      tickMillis = Math.min(tickMillis, transport.connectionLostTimeout.toMillis() / 20);
+    }
+    tickMillis = Math.max(50, tickMillis);
+    tickNanos = TimeUnit.MILLISECONDS.toNanos(tickMillis);
     ScheduledExecutorService s =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -261,12 +292,19 @@ final class Engine extends WebSocketServer {
     s.scheduleWithFixedDelay(this::housekeep, tickMillis, tickMillis, TimeUnit.MILLISECONDS);
   }
 
-  /** Drops connections stuck in the handshake or in closing. */
+  /**
+   * Pings open connections and drops dead ones; drops connections stuck in the handshake or in
+   * closing. A client is dead when it sent no pong for 1.5 ping intervals: checked each tick
+   * against 1.5 intervals less a tick, so that the drop comes at the latest 1.5 intervals after its
+   * last pong.
+   */
   private void housekeep() {
     try {
       long now = System.nanoTime();
       long handshakeNanos = transport.handshakeTimeout.toNanos();
       long closeNanos = transport.closeTimeout.toNanos();
+      long pingNanos = transport.connectionLostTimeout.toNanos();
+      long deadNanos = pingNanos * 3 / 2 - tickNanos;
       for (WsConnection c : all) {
         if (c.awaitingHandshake()) {
           if (now - c.acceptedAtNanos > handshakeNanos) {
@@ -274,6 +312,13 @@ final class Engine extends WebSocketServer {
             c.ws.closeConnection(CloseFrame.ABNORMAL_CLOSE, "handshake timeout");
           }
           continue;
+        }
+        if (pingNanos > 0 && c.state() == WsConnection.OPEN && c.ws.isOpen()) {
+          try {
+            c.keepAlive(now, pingNanos, deadNanos);
+          } catch (RuntimeException e) {
+            // closed meanwhile
+          }
         }
         if (c.tlsRecordsPending()) {
           try {
@@ -332,6 +377,7 @@ final class Engine extends WebSocketServer {
         tlsTasks.shutdownNow();
       }
     }
+    lingerer.stop(); // closes the sockets still waiting for their peers (with the 1001 frames)
   }
 
   // -------------------------------------------------------------------------------------------
@@ -359,6 +405,10 @@ final class Engine extends WebSocketServer {
 
   /** Null to accept (having reserved the connection's place), or the refusal. */
   private Rejection admit(WsConnection c, ClientHandshake request) {
+    Rejection malformed = UpgradeCheck.check(request);
+    if (malformed != null) {
+      return malformed;
+    }
     String target = request.getResourceDescriptor();
     int q = target.indexOf('?');
     String path = q < 0 ? target : target.substring(0, q);
@@ -540,6 +590,22 @@ final class Engine extends WebSocketServer {
     WsConnection c = conn.getAttachment();
     if (c.state() == WsConnection.OPEN) {
       c.close(CloseFrame.REFUSE, "binary frames are not supported");
+    }
+  }
+
+  @Override
+  public void onWebsocketPong(WebSocket conn, Framedata f) {
+    WsConnection c = conn.getAttachment();
+    if (c != null) {
+      c.ponged();
+    }
+  }
+
+  /** The pong goes out under the monitor that the writer's direct writes hold: between frames. */
+  @Override
+  public void onWebsocketPing(WebSocket conn, Framedata f) {
+    synchronized (conn) {
+      super.onWebsocketPing(conn, f);
     }
   }
 

@@ -1,6 +1,7 @@
 package io.watchcast.websocket;
 
 import java.io.IOException;
+import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
 import java.nio.channels.SocketChannel;
@@ -9,9 +10,11 @@ import org.java_websocket.WrappedByteChannel;
 /**
  * The socket as Java-WebSocket sees it, with three hooks: the {@link Frames#PULL} marker in the
  * write path (the moment everything queued before it has been written, the connection pulls its
- * next batch from the hub), a cap on handshake bytes in the read path, and the end of the
- * connection in {@link #close()}. Read by the selector thread; written by the selector thread and,
- * for idle connections, by the transport's writer thread ({@link #writeNow}), one at a time.
+ * next batch from the hub), a cap on handshake bytes in the read path (431 past it), and the end of
+ * the connection in {@link #close()}: after a flush the socket lingers ({@link Lingerer}), a
+ * dropped dead peer is reset, anything else is closed. Read by the selector thread; written by the
+ * selector thread and, for idle connections, by the transport's writer thread ({@link #writeNow}),
+ * one at a time.
  */
 class HookedChannel implements ByteChannel {
   private final SocketChannel socket;
@@ -22,7 +25,12 @@ class HookedChannel implements ByteChannel {
   private final WsConnection connection;
   // Serializes the selector's writes with the writer thread's direct writes of one connection.
   final Object writeLock = new Object();
+  // The opening handshake's bytes so far, up to its blank line; selector thread only.
   private int handshakeBytes;
+  private int blankLineMatched; // how much of CRLF CRLF the last bytes matched
+  private boolean handshakeRead;
+  // An HTTP response to write as the socket's last bytes (431), or null.
+  ByteBuffer refusal;
 
   HookedChannel(SocketChannel socket, WsConnection connection) {
     this(socket, socket, connection);
@@ -36,16 +44,34 @@ class HookedChannel implements ByteChannel {
 
   @Override
   public int read(ByteBuffer dst) throws IOException {
-    return counted(inner.read(dst));
+    return counted(dst, inner.read(dst));
   }
 
-  /** Counts bytes read while the opening handshake is still due, against its cap. */
-  final int counted(int n) throws IOException {
-    if (n > 0 && connection.awaitingHandshake()) {
-      handshakeBytes += n;
-      if (handshakeBytes > WebSocketTransport.MAX_HANDSHAKE_BYTES) {
-        throw new IOException(
-            "handshake larger than " + WebSocketTransport.MAX_HANDSHAKE_BYTES + " bytes");
+  /**
+   * Counts the opening handshake's bytes, up to and including the blank line that ends it, against
+   * {@link WebSocketTransport#MAX_HANDSHAKE_BYTES}. Past it, the connection is refused with 431:
+   * the IOException makes Java-WebSocket close it, and {@link #close()} lets the socket linger with
+   * the response as its last bytes (the client is most likely still sending its header).
+   */
+  final int counted(ByteBuffer dst, int n) throws IOException {
+    if (n <= 0 || handshakeRead) {
+      return n;
+    }
+    int end = dst.position();
+    for (int i = end - n; i < end; i++) {
+      if (++handshakeBytes > WebSocketTransport.MAX_HANDSHAKE_BYTES) {
+        String message =
+            "handshake larger than " + WebSocketTransport.MAX_HANDSHAKE_BYTES + " bytes";
+        refusal = new Rejection(431, message).response();
+        connection.refusedLargeHandshake();
+        throw new IOException(message);
+      }
+      byte b = dst.get(i);
+      blankLineMatched =
+          b == "\r\n\r\n".charAt(blankLineMatched) ? blankLineMatched + 1 : b == '\r' ? 1 : 0;
+      if (blankLineMatched == 4) {
+        handshakeRead = true;
+        return n;
       }
     }
     return n;
@@ -77,24 +103,56 @@ class HookedChannel implements ByteChannel {
     return socket.isOpen();
   }
 
+  /**
+   * Java-WebSocket closes the connection. After it wrote its last bytes (a close frame, an HTTP
+   * error response), the socket lingers so that they arrive; a dropped dead peer is reset, so that
+   * neither side keeps the data queued for it; otherwise the socket is closed.
+   */
   @Override
   public void close() throws IOException {
     try {
-      if (inner != socket) {
-        try {
-          // TLS: close_notify, then the socket. Under the write lock: closing writes a record
-          // into the same buffer the selector's writes use, and may run on another thread.
-          synchronized (writeLock) {
-            inner.close();
-          }
-        } finally {
-          socket.close();
-        }
-      } else {
+      if (connection.resetOnClose()) {
+        socket.setOption(StandardSocketOptions.SO_LINGER, 0);
         socket.close();
+      } else if (!connection.lingerOnClose() || !linger()) {
+        closeNow();
       }
     } finally {
       connection.ended();
+    }
+  }
+
+  private boolean linger() {
+    ByteBuffer tail;
+    try {
+      tail = lastBytes();
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
+    return connection.engine.lingerer.linger(socket, tail, connection.lingerDeadlineNanos());
+  }
+
+  /**
+   * What to write before lingering: the {@link #refusal}, if any; over TLS, as records, followed by
+   * close_notify.
+   */
+  ByteBuffer lastBytes() throws IOException {
+    return refusal;
+  }
+
+  private void closeNow() throws IOException {
+    if (inner != socket) {
+      try {
+        // TLS: close_notify, then the socket. Under the write lock: closing writes a record
+        // into the same buffer the selector's writes use, and may run on another thread.
+        synchronized (writeLock) {
+          inner.close();
+        }
+      } finally {
+        socket.close();
+      }
+    } else {
+      socket.close();
     }
   }
 
@@ -157,7 +215,17 @@ class HookedChannel implements ByteChannel {
 
     @Override
     public int readMore(ByteBuffer dst) throws IOException {
-      return askToWriteIfNeeded(counted(tls.readMore(dst)));
+      return askToWriteIfNeeded(counted(dst, tls.readMore(dst)));
+    }
+
+    @Override
+    ByteBuffer lastBytes() throws IOException {
+      synchronized (writeLock) {
+        if (refusal != null) {
+          tls.write(refusal); // what the socket does not take stays in the TLS channel's records
+        }
+        return tls.closeNotify();
+      }
     }
 
     private int askToWriteIfNeeded(int read) {

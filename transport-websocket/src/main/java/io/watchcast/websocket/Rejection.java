@@ -11,10 +11,17 @@ import org.java_websocket.handshake.HandshakeImpl1Server;
 final class Rejection extends HandshakeImpl1Server {
   final int status;
   final String reason;
+  private final String headers;
 
   Rejection(int status, String reason) {
+    this(status, reason, "");
+  }
+
+  /** With {@code headers}: more header lines, each ending in CRLF. */
+  Rejection(int status, String reason, String headers) {
     this.status = status;
     this.reason = Frames.truncateUtf8(reason.replace('\r', ' ').replace('\n', ' '), 512);
+    this.headers = headers;
   }
 
   ByteBuffer response() {
@@ -26,7 +33,9 @@ final class Rejection extends HandshakeImpl1Server {
             + phrase(status)
             + "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: "
             + body.length
-            + "\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n";
+            + "\r\nConnection: close\r\nCache-Control: no-store\r\n"
+            + headers
+            + "\r\n";
     byte[] h = head.getBytes(StandardCharsets.US_ASCII);
     ByteBuffer b = ByteBuffer.allocate(h.length + body.length);
     b.put(h).put(body).flip();
@@ -43,8 +52,12 @@ final class Rejection extends HandshakeImpl1Server {
         return "Forbidden";
       case 404:
         return "Not Found";
+      case 426:
+        return "Upgrade Required";
       case 429:
         return "Too Many Requests";
+      case 431:
+        return "Request Header Fields Too Large";
       case 503:
         return "Service Unavailable";
       default:

@@ -1,11 +1,13 @@
 package io.watchcast.websocket;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.util.concurrent.ExecutorService;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLEngineResult;
+import javax.net.ssl.SSLException;
 import org.java_websocket.SSLSocketChannel2;
 
 /**
@@ -23,6 +25,22 @@ final class TlsChannel extends SSLSocketChannel2 {
   /** Whether TLS records have been made that the socket has not taken yet. */
   boolean recordsPending() {
     return outCrypt != null && outCrypt.hasRemaining();
+  }
+
+  /**
+   * Ends the TLS session without closing the socket: the records still unwritten, if any, and
+   * close_notify, for the socket's last write before it lingers.
+   */
+  synchronized ByteBuffer closeNotify() throws SSLException {
+    sslEngine.closeOutbound();
+    int pending = recordsPending() ? outCrypt.remaining() : 0;
+    ByteBuffer out = ByteBuffer.allocate(pending + sslEngine.getSession().getPacketBufferSize());
+    if (pending > 0) {
+      out.put(outCrypt);
+    }
+    sslEngine.wrap(emptybuffer, out);
+    out.flip();
+    return out;
   }
 
   /**

@@ -52,16 +52,21 @@ import javax.net.ssl.SSLContext;
  *       <td>HTTP 401 / 403</td></tr>
  *   <tr><td>{@link Builder#maxConnections}</td><td>10,000</td><td>HTTP 503</td></tr>
  *   <tr><td>{@link Builder#maxConnectionsPerAddress}</td><td>256</td><td>HTTP 429</td></tr>
- *   <tr><td>{@link Builder#maxFrameBytes} (a frame, or a fragmented message)</td><td>64 KiB</td>
- *       <td>close 1009</td></tr>
+ *   <tr><td>{@link Builder#maxFrameBytes} (a frame, or a fragmented message: its fragments so
+ *       far)</td><td>64 KiB</td><td>close 1009</td></tr>
  *   <tr><td>binary frames</td><td>not accepted</td><td>close 1003</td></tr>
- *   <tr><td>handshake size</td><td>{@value #MAX_HANDSHAKE_BYTES} bytes</td>
- *       <td>connection dropped</td></tr>
+ *   <tr><td>invalid UTF-8 (text, close reason); unmasked frames, protocol errors</td><td></td>
+ *       <td>close 1007; 1002</td></tr>
+ *   <tr><td>{@code Upgrade: websocket}, {@code Connection: upgrade}, a {@code Sec-WebSocket-Key}
+ *       of 16 bytes</td><td>required</td><td>HTTP 400</td></tr>
+ *   <tr><td>{@code Sec-WebSocket-Version}</td><td>13</td><td>HTTP 426</td></tr>
+ *   <tr><td>handshake size, blank line included</td><td>{@value #MAX_HANDSHAKE_BYTES} bytes</td>
+ *       <td>HTTP 431</td></tr>
  *   <tr><td>{@link Builder#handshakeTimeout}</td><td>10 s</td><td>connection dropped</td></tr>
  *   <tr><td>{@link Builder#connectionLostTimeout}: WebSocket ping every interval</td><td>30 s</td>
- *       <td>no pong within 1.5 intervals: connection dropped (1006)</td></tr>
- *   <tr><td>{@link Builder#closeTimeout}: a closing client that does not read</td><td>5 s</td>
- *       <td>connection dropped</td></tr>
+ *       <td>no pong for 1.5 intervals: connection reset (1006)</td></tr>
+ *   <tr><td>{@link Builder#closeTimeout}: from a close's start until the socket closes</td>
+ *       <td>5 s</td><td>connection dropped</td></tr>
  *   <tr><td>outbound queue (the hub's {@link Limits#maxQueuedBytes()})</td><td>1 MiB</td>
  *       <td>{@code latest} topics conflate; otherwise close 1008 {@code slow_consumer}</td></tr>
  *   <tr><td>client message rate, subscriptions (the hub's {@link Limits})</td><td>50/s, 256</td>
@@ -72,6 +77,11 @@ import javax.net.ssl.SSLContext;
  * {@code rate_limited} (and any other) 1008, with {@code "<code>: <message>"} as the close reason.
  * {@link #close()} sends 1001 to every client. TCP_NODELAY is on; permessage-deflate is never
  * negotiated.
+ *
+ * <p>After its close frame (or an HTTP refusal) the server acts on nothing the client sends; it
+ * half-closes the socket and discards the client's input until the client closes its side or {@link
+ * Builder#closeTimeout} runs out, so that the close frame arrives rather than being lost to the
+ * reset the kernel sends when a socket is closed with unread input.
  *
  * <h2>Fan-out and memory</h2>
  *
@@ -89,15 +99,18 @@ import javax.net.ssl.SSLContext;
  * thread (writes idle connections' batches straight to their sockets), {@link
  * Builder#workerThreads} worker threads (decode frames and handshakes; run the {@link
  * Authenticator}, the hub's {@code Session.receive} and so its {@code Authorizer}; one client is
- * always served by the same worker, so its messages are handled in order), a ping timer and a
- * housekeeping timer. The hub's publisher threads only hand connections to the writer. No user code
- * runs under a lock of ours.
+ * always served by the same worker, so its messages are handled in order), a housekeeping timer
+ * (pings, dead peers, timeouts) and a thread that finishes closing sockets. The hub's publisher
+ * threads only hand connections to the writer. No user code runs under a lock of ours.
  *
  * <p>Thread-safe. A transport starts once; {@link #close()} is idempotent.
  */
 public final class WebSocketTransport implements AutoCloseable {
 
-  /** The largest opening handshake (request line, headers) a client may send. */
+  /**
+   * The largest opening handshake (request line and headers, up to and including the blank line) a
+   * client may send; a larger one is refused with HTTP 431.
+   */
   public static final int MAX_HANDSHAKE_BYTES = 16 * 1024;
 
   /** The most bytes of frames handed to the socket layer per connection at once. */
@@ -181,7 +194,12 @@ public final class WebSocketTransport implements AutoCloseable {
       close();
       throw new IOException("interrupted while binding " + bindAddress, ex);
     }
-    e.startHousekeeping();
+    try {
+      e.startHousekeeping();
+    } catch (IOException ex) {
+      close();
+      throw ex;
+    }
   }
 
   /**
@@ -416,7 +434,8 @@ public final class WebSocketTransport implements AutoCloseable {
 
     /**
      * The largest client frame, and the largest fragmented message, in payload bytes; a larger one
-     * closes the connection with 1009. Default 65,536.
+     * closes the connection with 1009 (a fragmented message as soon as its fragments so far pass
+     * it). Default 65,536.
      */
     public Builder maxFrameBytes(int max) {
       once("maxFrameBytes");
@@ -435,8 +454,9 @@ public final class WebSocketTransport implements AutoCloseable {
 
     /**
      * How often to ping each client with a WebSocket ping frame; a client that has not answered
-     * with a pong for 1.5 intervals is dropped. Whole seconds; {@link Duration#ZERO} turns dead
-     * peer detection off. Default 30 s.
+     * with a pong for 1.5 intervals is dropped, with a TCP reset (checked every housekeeping tick:
+     * a second, or a twentieth of the interval when shorter, and never later than 1.5 intervals).
+     * Whole seconds; {@link Duration#ZERO} turns dead peer detection off. Default 30 s.
      */
     public Builder connectionLostTimeout(Duration interval) {
       once("connectionLostTimeout");
@@ -456,8 +476,9 @@ public final class WebSocketTransport implements AutoCloseable {
     }
 
     /**
-     * How long a connection the server closes may take to read its close frame before the TCP
-     * connection is dropped. Default 5 s.
+     * How long a connection the server closes may take, from the close frame (or HTTP refusal)
+     * being queued until the client has read it and closed its side, before the TCP connection is
+     * dropped. Meanwhile the server discards what the client sends. Default 5 s.
      */
     public Builder closeTimeout(Duration timeout) {
       once("closeTimeout");

@@ -50,6 +50,12 @@ final class WsConnection implements Connection {
   private final AtomicBoolean counted = new AtomicBoolean();
   private volatile long closingSinceNanos;
   private final AtomicBoolean ended = new AtomicBoolean();
+  // How the socket ends: lingering once everything queued was written, or reset when dropped.
+  private volatile boolean lingerOnClose;
+  private volatile boolean resetOnClose;
+  // Dead-peer detection (housekeeping thread; pongs from the worker thread).
+  private volatile long lastPongNanos;
+  private long lastPingNanos;
 
   // The outbound state: whether a PULL marker is queued or a pull is running.
   private final AtomicBoolean pullQueued = new AtomicBoolean();
@@ -125,6 +131,7 @@ final class WsConnection implements Connection {
 
   /** The WebSocket is open: register with the hub and take the URL's subscriptions. */
   void open() {
+    lastPongNanos = lastPingNanos = System.nanoTime();
     Session s;
     try {
       s = engine.transport.hub.register(this);
@@ -284,6 +291,35 @@ final class WsConnection implements Connection {
   }
 
   // -------------------------------------------------------------------------------------------
+  // Dead peers
+
+  /** Worker thread: the client answered a ping. */
+  void ponged() {
+    lastPongNanos = System.nanoTime();
+  }
+
+  /**
+   * Housekeeping thread, every tick while open: a WebSocket ping every {@code pingNanos}; a client
+   * that sent no pong for {@code deadNanos} is dropped with a reset.
+   */
+  void keepAlive(long now, long pingNanos, long deadNanos) {
+    if (now - lastPongNanos > deadNanos) {
+      log.debug("Dropping {}: no pong for {} ms", this, (now - lastPongNanos) / 1_000_000);
+      resetOnClose = true;
+      ws.closeConnection(CloseFrame.ABNORMAL_CLOSE, "no pong in time");
+      return;
+    }
+    if (now - lastPingNanos >= pingNanos) {
+      lastPingNanos = now;
+      synchronized (ws) { // the writer's direct writes hold it: the ping goes between frames
+        if (ws.isOpen() && !ws.isFlushAndClose()) {
+          ws.sendPing();
+        }
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
   // Closing
 
   @Override
@@ -300,6 +336,34 @@ final class WsConnection implements Connection {
     } catch (ClosedSelectorException e) {
       ws.closeConnection(code, reason); // the transport is shutting down: just drop it
     }
+  }
+
+  /** Selector thread: the handshake passed {@link WebSocketTransport#MAX_HANDSHAKE_BYTES}. */
+  void refusedLargeHandshake() {
+    log.debug("Refused {}: handshake too large", this);
+    rejected();
+    engine.rejected.increment();
+    markClosing();
+    lingerOnClose = true; // the 431 response is written, then the socket lingers
+  }
+
+  /** Selector thread: Java-WebSocket wrote everything queued and now closes the socket. */
+  void flushed() {
+    lingerOnClose = true;
+  }
+
+  boolean lingerOnClose() {
+    return lingerOnClose;
+  }
+
+  boolean resetOnClose() {
+    return resetOnClose;
+  }
+
+  /** A lingering socket is closed at the latest {@code closeTimeout} after closing began. */
+  long lingerDeadlineNanos() {
+    long since = closingSinceNanos;
+    return (since == 0 ? System.nanoTime() : since) + engine.transport.closeTimeout.toNanos();
   }
 
   void markClosing() {

@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.watchcast.ConnectionManager;
 import io.watchcast.Envelope;
+import io.watchcast.Limits;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -31,9 +31,12 @@ final class HostileInputTest {
 
   @BeforeAll
   static void startServerAndAGoodClient() throws IOException {
-    hub = ConnectionManager.builder().build();
-    transport =
-        WebSocketTransport.builder(hub).connectionLostTimeout(Duration.ofSeconds(1)).build();
+    // One token a second (burst 100): the flood test needs its 101 messages past the burst handled
+    // before the next token comes, which a loaded machine does not do within the default's 20 ms.
+    hub = ConnectionManager.builder().limits(Limits.builder().rate(1, 100).build()).build();
+    // The default ping interval: a raw client here never answers pings, and a shorter one dropped
+    // such clients in the middle of a test on a loaded machine (ClosingTest tests dead peers).
+    transport = WebSocketTransport.builder(hub).build();
     transport.start();
     good = TestClient.connect(transport.uri() + "?topic=feed");
     good.next("subscribed");
@@ -135,13 +138,35 @@ final class HostileInputTest {
     }
   }
 
+  /**
+   * A text message of {@code 1 + more} fragments of {@code size} spaces; FIN on the last if {@code
+   * ends}.
+   */
+  private static void sendFragmented(RawClient raw, int size, int more, boolean ends)
+      throws IOException {
+    byte[] part = new byte[size];
+    Arrays.fill(part, (byte) ' ');
+    raw.sendFrame(1, part, false);
+    for (int i = 1; i <= more; i++) {
+      raw.sendFrame(0, part, ends && i == more);
+    }
+  }
+
+  @Test
+  void messageFragmentedForever_closesWith1009_onceItsFragmentsPassTheLimit() throws IOException {
+    try (RawClient raw = rawOpen()) {
+      // 17 fragments of 4 KiB make 68 KiB; the message never ends (no FIN), so only its fragments
+      // so far can pass the 64 KiB limit.
+      sendFragmented(raw, 4 * 1024, 16, false);
+      assertThat(raw.readUntilClose().closeCode()).isEqualTo(1009);
+      assertThat(raw.awaitEof()).isTrue();
+    }
+  }
+
   @Test
   void fragmentedMessageOverTheLimit_closesWith1009() throws IOException {
     try (RawClient raw = rawOpen()) {
-      byte[] part = new byte[40 * 1024];
-      Arrays.fill(part, (byte) ' ');
-      raw.sendFrame(1, part, false);
-      raw.sendFrame(0, part, true);
+      sendFragmented(raw, 40 * 1024, 1, true);
       assertThat(raw.readUntilClose().closeCode()).isEqualTo(1009);
     }
   }
@@ -161,6 +186,28 @@ final class HostileInputTest {
     try (RawClient raw = rawOpen()) {
       raw.sendFrame(1, new byte[] {(byte) 0xC3, (byte) 0x28});
       assertThat(raw.readUntilClose().closeCode()).isEqualTo(1007);
+    }
+  }
+
+  @Test
+  void unmaskedFrame_closesWith1002_unread() throws IOException {
+    try (RawClient raw = rawOpen()) {
+      byte[] ping = "{\"action\":\"ping\"}".getBytes(StandardCharsets.UTF_8);
+      raw.out.write(RawClient.frame(1, ping, true, false)); // RFC 6455 5.1: clients must mask
+      raw.out.flush();
+      RawClient.Frame f = raw.readFrame();
+      assertThat(f.opcode()).as("a close frame, not a pong").isEqualTo(8);
+      assertThat(f.closeCode()).isEqualTo(1002);
+      assertThat(f.closeReason()).contains("masked");
+    }
+  }
+
+  @Test
+  void closeFrameWithAReasonThatIsNotUtf8_closesWith1007() throws IOException {
+    try (RawClient raw = rawOpen()) {
+      raw.sendFrame(8, new byte[] {0x03, (byte) 0xE8, (byte) 0xC3, 0x28}); // 1000, then C3 28
+      assertThat(raw.readUntilClose().closeCode()).isEqualTo(1007);
+      assertThat(raw.awaitEof()).isTrue();
     }
   }
 
@@ -217,53 +264,12 @@ final class HostileInputTest {
           rateLimited++;
         }
       }
-      // At most the burst plus the 50/s refill was answered. How many pongs and rate_limited errors
+      // At most the burst plus the 1/s refill was answered. How many pongs and rate_limited errors
       // reach the client before the close varies: closing drops what the writer had not sent yet.
       // The close code and reason above are the guarantee; core's ProtocolTest pins the exact
       // sequence of errors.
       assertThat(pongs).isLessThanOrEqualTo(300);
       assertThat(pongs + rateLimited).isPositive();
-    }
-  }
-
-  @Test
-  void halfOpenConnection_thatNeverAnswersPings_isDropped() throws IOException {
-    try (RawClient raw = rawOpen()) {
-      // Reads (so the socket never backs up) but never answers the server's pings.
-      long start = System.nanoTime();
-      int pings = 0;
-      try {
-        while (true) {
-          RawClient.Frame f = raw.readFrame();
-          if (f.opcode() == 9) {
-            pings++;
-          }
-        }
-      } catch (IOException eof) {
-        // dropped
-      }
-      assertThat(pings).isPositive();
-      assertThat(System.nanoTime() - start).isLessThan(TimeUnit.SECONDS.toNanos(15));
-    }
-  }
-
-  @Test
-  void clientThatAnswersPings_staysConnected() throws IOException {
-    try (RawClient raw = rawOpen()) {
-      int pings = 0;
-      while (pings < 3) { // three ping intervals: twice the time a silent peer is given
-        RawClient.Frame f = raw.readFrame();
-        if (f.opcode() == 9) {
-          pings++;
-          raw.sendFrame(10, f.payload());
-        }
-      }
-      raw.sendText("{\"action\":\"ping\"}");
-      RawClient.Frame f;
-      do {
-        f = raw.readFrame();
-      } while (f.opcode() == 9);
-      assertThat(f.text()).contains("\"pong\"");
     }
   }
 }

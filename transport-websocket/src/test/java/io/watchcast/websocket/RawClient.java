@@ -79,14 +79,24 @@ final class RawClient implements AutoCloseable {
 
   /** Sends an opening handshake and reads the response head; returns the status code. */
   int handshake(String target, Map<String, String> headers) throws IOException {
+    return request(handshakeHead(target, headers));
+  }
+
+  /** A valid opening handshake for {@code target} with {@code headers} added. */
+  static String handshakeHead(String target, Map<String, String> headers) {
     StringBuilder b = new StringBuilder();
     b.append("GET ").append(target).append(" HTTP/1.1\r\n");
-    b.append("Host: 127.0.0.1:").append(socket.getPort()).append("\r\n");
+    b.append("Host: 127.0.0.1\r\n");
     b.append("Upgrade: websocket\r\nConnection: Upgrade\r\n");
     b.append("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n");
     headers.forEach((k, v) -> b.append(k).append(": ").append(v).append("\r\n"));
     b.append("\r\n");
-    out.write(b.toString().getBytes(StandardCharsets.US_ASCII));
+    return b.toString();
+  }
+
+  /** Sends {@code head} as it is (request line, headers, blank line); returns the status code. */
+  int request(String head) throws IOException {
+    out.write(head.getBytes(StandardCharsets.US_ASCII));
     out.flush();
     return readResponseHead();
   }
@@ -123,24 +133,32 @@ final class RawClient implements AutoCloseable {
   }
 
   static byte[] frame(int opcode, byte[] payload, boolean fin) {
+    return frame(opcode, payload, fin, true);
+  }
+
+  /** A frame as a client sends it, or with {@code masked} false, as no client may. */
+  static byte[] frame(int opcode, byte[] payload, boolean fin, boolean masked) {
     ByteArrayOutputStream f = new ByteArrayOutputStream();
     f.write((fin ? 0x80 : 0) | opcode);
+    int maskBit = masked ? 0x80 : 0;
     int n = payload.length;
     if (n < 126) {
-      f.write(0x80 | n);
+      f.write(maskBit | n);
     } else if (n <= 0xFFFF) {
-      f.write(0x80 | 126);
+      f.write(maskBit | 126);
       f.write(n >>> 8);
       f.write(n);
     } else {
-      f.write(0x80 | 127);
+      f.write(maskBit | 127);
       for (int i = 7; i >= 0; i--) {
         f.write((int) ((long) n >>> (8 * i)));
       }
     }
     byte[] mask = new byte[4];
-    ThreadLocalRandom.current().nextBytes(mask);
-    f.write(mask, 0, 4);
+    if (masked) {
+      ThreadLocalRandom.current().nextBytes(mask);
+      f.write(mask, 0, 4);
+    }
     for (int i = 0; i < n; i++) {
       f.write(payload[i] ^ mask[i % 4]);
     }
@@ -164,10 +182,7 @@ final class RawClient implements AutoCloseable {
     return new Frame(b0 & 0x0F, payload);
   }
 
-  /**
-   * Reads frames until a close frame; returns it. Sends nothing (a pong written after the server
-   * closed would be answered with a reset, which discards the close frame not yet read).
-   */
+  /** Reads frames until a close frame; returns it. Sends nothing. */
   Frame readUntilClose() throws IOException {
     while (true) {
       Frame f = readFrame();

@@ -250,22 +250,85 @@ final class SecurityTest {
     }
   }
 
+  /** A handshake of exactly {@code size} bytes, blank line included, padded with a header. */
+  private static String handshakeOfSize(int size) {
+    String empty = RawClient.handshakeHead("/ws", Map.of("X-Filler", ""));
+    return RawClient.handshakeHead("/ws", Map.of("X-Filler", "a".repeat(size - empty.length())));
+  }
+
   @Test
-  void handshake_largerThanTheLimit_isDropped_justUnderIsServed() throws IOException {
+  void handshake_ofTheLimit_isServed_oneByteMore_isRefusedWith431() throws IOException {
     start(WebSocketTransport.builder(hub));
     try (RawClient raw = new RawClient(transport.port())) {
-      // The rest of the request is about 200 bytes.
-      String filler = "a".repeat(WebSocketTransport.MAX_HANDSHAKE_BYTES - 400);
-      assertThat(raw.handshake("/ws", Map.of("X-Filler", filler))).isEqualTo(101);
+      assertThat(raw.request(handshakeOfSize(WebSocketTransport.MAX_HANDSHAKE_BYTES)))
+          .isEqualTo(101);
     }
     try (RawClient raw = new RawClient(transport.port())) {
-      String filler = "a".repeat(WebSocketTransport.MAX_HANDSHAKE_BYTES + 10);
-      try {
-        raw.handshake("/ws", Map.of("X-Filler", filler));
-        throw new AssertionError("a response to an oversized handshake: " + raw.statusLine);
-      } catch (IOException expected) {
-        // dropped without a response
+      assertThat(raw.request(handshakeOfSize(WebSocketTransport.MAX_HANDSHAKE_BYTES + 1)))
+          .isEqualTo(431);
+      assertThat(raw.responseHead).contains("Connection: close");
+      assertThat(raw.awaitEof()).isTrue();
+    }
+  }
+
+  @Test
+  void handshake_of64KiB_getsThe431_whileTheClientIsStillSendingIt() throws IOException {
+    start(WebSocketTransport.builder(hub));
+    try (RawClient raw = new RawClient(transport.port())) {
+      // The server refuses after 16 KiB, while the rest is on its way: it must read and discard
+      // that rest, or closing would reset the connection and lose the response.
+      assertThat(raw.request(handshakeOfSize(64 * 1024))).isEqualTo(431);
+      assertThat(raw.awaitEof()).isTrue();
+    }
+    assertThat(transport.stats().rejected()).isEqualTo(1);
+  }
+
+  @Test
+  void handshake_thatIsNotAWebSocketUpgrade_isRefusedWith400() throws IOException {
+    start(WebSocketTransport.builder(hub));
+    String valid = RawClient.handshakeHead("/ws", Map.of());
+    List<String> broken =
+        List.of(
+            valid.replace("Upgrade: websocket\r\n", ""),
+            valid.replace("Upgrade: websocket", "Upgrade: h2c"),
+            valid.replace("Connection: Upgrade", "Connection: keep-alive"),
+            valid.replace("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", ""),
+            valid.replace("dGhlIHNhbXBsZSBub25jZQ==", "not base64 at all!!!!!!!"),
+            valid.replace("dGhlIHNhbXBsZSBub25jZQ==", "dGhlIHNhbXBsZQ==")); // 11 bytes
+    for (String head : broken) {
+      try (RawClient raw = new RawClient(transport.port())) {
+        assertThat(raw.request(head)).as(head).isEqualTo(400);
+        assertThat(raw.responseHead).contains("Connection: close");
+        assertThat(raw.awaitEof()).isTrue();
       }
+    }
+    assertThat(transport.stats().rejected()).isEqualTo(broken.size());
+    assertThat(transport.stats().opened()).isZero();
+  }
+
+  @Test
+  void handshake_tokensAndCase_areAsTheRfcAllows() throws IOException {
+    start(WebSocketTransport.builder(hub));
+    String valid = RawClient.handshakeHead("/ws", Map.of());
+    String head =
+        valid
+            .replace("Upgrade: websocket", "upgrade: WebSocket")
+            .replace("Connection: Upgrade", "Connection: keep-alive, upgrade");
+    try (RawClient raw = new RawClient(transport.port())) {
+      assertThat(raw.request(head)).isEqualTo(101);
+    }
+  }
+
+  @Test
+  void handshake_ofAnotherVersion_isRefusedWith426_namingVersion13() throws IOException {
+    start(WebSocketTransport.builder(hub));
+    String head =
+        RawClient.handshakeHead("/ws", Map.of())
+            .replace("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8");
+    try (RawClient raw = new RawClient(transport.port())) {
+      assertThat(raw.request(head)).isEqualTo(426);
+      assertThat(raw.responseHead).contains("Sec-WebSocket-Version: 13\r\n");
+      assertThat(raw.responseHead).contains("Connection: close");
     }
   }
 
