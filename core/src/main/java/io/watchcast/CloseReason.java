@@ -10,7 +10,11 @@ import java.util.Objects;
  */
 public record CloseReason(String code, String message) {
 
-  /** The connection's outbound queue passed {@link Limits#maxQueuedBytes()}. It may resume. */
+  /**
+   * The connection's outbound queue passed its limit ({@link Limits#maxQueuedBytes()} or {@link
+   * Limits#maxHubQueuedBytes()}) and the client read nothing for {@link Limits#stallTimeout()}, or
+   * the message could not wait in a topic's history (see {@link Session}). It may resume.
+   */
   public static final String SLOW_CONSUMER = "slow_consumer";
 
   /** The client kept sending past its rate limit. */

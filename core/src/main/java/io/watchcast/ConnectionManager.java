@@ -30,8 +30,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A publish is serialized once, on the caller's thread, and the same bytes are enqueued to every
  * subscriber; a slow subscriber never blocks {@link #publish} (see {@link Session} for the queue's
- * limit and what happens at it). Per topic, every connection receives messages in the order their
- * ids were assigned, with no loss and no duplicate.
+ * limits and what happens at them: conflation, lag and catch-up from history, close). Per topic,
+ * every connection receives messages in the order their ids were assigned, with no duplicate and no
+ * silent loss: a connection that lags past a topic's history gets {@code reset} and the snapshot.
  *
  * <p>Threads: the hub starts one daemon scheduler thread, on first need, to end throttle windows
  * (unless a {@link Scheduler} is given). {@link Authorizer} runs on the transport thread that
@@ -78,6 +79,12 @@ public final class ConnectionManager implements AutoCloseable {
   final LongAdder slowConsumersClosed = new LongAdder();
   final LongAdder publishFailures = new LongAdder();
   final LongAdder clientErrors = new LongAdder();
+  // Live bytes in every session's queue (Limits.maxHubQueuedBytes), and connections lagging now.
+  final LongAdder queuedBytes = new LongAdder();
+  final LongAdder laggingConnections = new LongAdder();
+  final LongAdder lagged = new LongAdder();
+  final LongAdder caughtUp = new LongAdder();
+  final LongAdder overflowResets = new LongAdder();
 
   private ConnectionManager(Builder b) {
     this.clock = b.clock;
@@ -437,7 +444,12 @@ public final class ConnectionManager implements AutoCloseable {
         conflated.sum(),
         slowConsumersClosed.sum(),
         publishFailures.sum(),
-        clientErrors.sum());
+        clientErrors.sum(),
+        queuedBytes.sum(),
+        laggingConnections.intValue(),
+        lagged.sum(),
+        caughtUp.sum(),
+        overflowResets.sum());
   }
 
   /** Whether {@link #close()} was called. */

@@ -10,6 +10,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -26,12 +27,51 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>The outbound queue</h2>
  *
- * Bounded by {@link Limits#maxQueuedBytes()} (default 1 MiB) of JSON. A message of a {@code latest}
- * topic replaces that topic's undelivered message in the queue, so such a topic holds at most one
- * message per connection. Any other message that would pass the limit closes the connection as a
- * slow consumer ({@link CloseReason#SLOW_CONSUMER}); the client can come back and resume from
- * history. A single message larger than the limit is still accepted into an empty queue, so an
- * oversized message never closes a connection that keeps up.
+ * Bounded by {@link Limits#maxQueuedBytes()} (default 1 MiB) of JSON per connection, and by {@link
+ * Limits#maxHubQueuedBytes()} for all connections of the hub together. A message always enters an
+ * empty queue, so an oversized message never closes a connection that keeps up. Past a bound:
+ *
+ * <ul>
+ *   <li>A message of a {@code latest} topic replaces that topic's undelivered message in the queue,
+ *       so such a topic holds at most one message per connection.
+ *   <li><b>Lag.</b> A message of a topic that keeps a history ({@code none} or {@code batch}, with
+ *       {@link TopicOptions#historySize()} above 0) is not copied into the queue of a connection
+ *       that is still reading: that topic <em>lags</em> for the connection. The connection keeps a
+ *       cursor, the last id of the topic it has queued, and skips the topic's live messages, which
+ *       wait in the topic's history that holds them anyway. So the memory that slow readers take
+ *       follows the history, not their number.
+ *   <li><b>Catch-up.</b> When {@link #drainTo} leaves the queue at half its limit or less, it
+ *       refills it from the history of each lagging topic, in turn: the messages after the cursor,
+ *       in id order, up to the limit. A topic whose cursor reaches its last id takes live messages
+ *       again, atomically under the topic's lock, so per topic nothing is lost or repeated. If the
+ *       history no longer holds the message after the cursor (evicted by count or age), the
+ *       connection gets {@code reset} with reason {@code overflow} and the snapshot, then live
+ *       messages: the same as a resume that comes too late, never a silent gap. Messages of
+ *       different topics may reach a lagging connection in another order than they were published;
+ *       per topic the order is the ids'.
+ *   <li><b>Stalled readers are closed.</b> A connection that has read nothing ({@link #drainTo}
+ *       moved nothing) for {@link Limits#stallTimeout()} (default 1 s) while messages waited is
+ *       closed as a slow consumer ({@link CloseReason#SLOW_CONSUMER}) at the next message that
+ *       passes its limit or would go to one of its lagging topics. So a stalled reader holds at
+ *       most its queue limit; the client can come back and resume from history. A stalled
+ *       connection that no message reaches any more is not closed by the hub (the transport's
+ *       heartbeat finds dead peers).
+ *   <li>A message that cannot wait in a history (a topic without history) closes the connection as
+ *       a slow consumer. Replies to the client's own actions ({@code subscribed}, {@code pong},
+ *       {@code error}, snapshots, {@code reset}) and {@code latest} values may use one more {@link
+ *       Limits#maxQueuedBytes()} while the connection keeps reading, so that a lagging reader is
+ *       not closed by its own ping; past that they close it too.
+ * </ul>
+ *
+ * Replayed history (a resume's, a catch-up's) is the history's own messages, shared, not copied: it
+ * is bounded by the history and is not counted against either bound. {@link Limits#stallTimeout()}
+ * of {@link java.time.Duration#ZERO} turns lagging off: any message past the limit that is not a
+ * {@code latest} value closes the connection at once.
+ *
+ * <p>Threads: the catch-up runs inside {@link #drainTo}, on the transport's thread that drains (its
+ * writer or selector thread), and takes each lagging topic's lock briefly, then this session's
+ * monitor; no other code runs under them. Per topic, {@code drainTo} hands messages over in id
+ * order whichever thread publishes.
  */
 public final class Session {
   private static final Logger log = LoggerFactory.getLogger(Session.class);
@@ -62,6 +102,14 @@ public final class Session {
   // Bytes of replayed history in the queue: shared with the history and bounded by it, so they
   // do not count against maxQueuedBytes (else a slow consumer could never resume).
   private long replayBytes;
+  // Topics whose live messages wait in the topic's history, each with the last id queued here, in
+  // the order they are refilled (round robin). Guarded by this; changed for a topic only while
+  // that topic's lock is held too (or on close), which is what keeps a topic's ids exactly once.
+  private LinkedHashMap<TopicState, Cursor> lagging;
+  private volatile boolean lags; // lagging is not empty: read by drainTo without the monitor
+  // When the queue last moved: drained something, or went from empty to non-empty. Guarded by this.
+  private long progressNanos;
+  private final long stallNanos;
   private volatile boolean closed;
   private CloseReason closeReason;
 
@@ -90,6 +138,8 @@ public final class Session {
     this.limits = hub.limits;
     this.tokens = limits.burst();
     this.lastRefill = hub.clock.nanos();
+    this.progressNanos = lastRefill;
+    this.stallNanos = TopicState.saturatedNanos(limits.stallTimeout());
   }
 
   /** The connection this session serves. */
@@ -127,10 +177,27 @@ public final class Session {
    * while their total stays within {@code maxBytes}. Returns how many were moved. Call it until it
    * returns 0 after {@link Connection#messagesAvailable()}; writing all of them in one go is what
    * makes a backlogged connection cheap.
+   *
+   * <p>When it leaves the queue at half its limit or less and topics lag, it refills the queue from
+   * their history before it returns (on the calling thread; see the class comment), so it returns 0
+   * only when nothing waits and nothing lags.
    */
   public int drainTo(Collection<? super EncodedMessage> out, int maxBytes) {
+    long now = hub.clock.nanos();
+    int count = moveTo(out, maxBytes, now);
+    if (catchUp(now) && count == 0) {
+      count = moveTo(out, maxBytes, now);
+    }
+    if (count > 0) {
+      hub.delivered.add(count);
+    }
+    return count;
+  }
+
+  private int moveTo(Collection<? super EncodedMessage> out, int maxBytes, long now) {
     int count = 0;
     long bytes = 0;
+    long replayed = 0;
     synchronized (this) {
       while (!queue.isEmpty()) {
         Object head = queue.peekFirst();
@@ -145,75 +212,171 @@ public final class Session {
         if (head instanceof Slot) {
           slots.remove(m.topic(), head);
         } else if (head instanceof Replay) {
-          replayBytes -= m.size();
+          replayed += m.size();
         }
         out.add(m);
         count++;
         bytes += m.size();
       }
-      queuedBytes -= bytes;
-    }
-    if (count > 0) {
-      hub.delivered.add(count);
+      if (count > 0) {
+        queuedBytes -= bytes;
+        replayBytes -= replayed;
+        hub.queuedBytes.add(replayed - bytes);
+        progressNanos = now;
+      }
     }
     return count;
   }
 
   /**
-   * Enqueues a message. Never blocks, never calls out. Returns {@link #NEEDS_SIGNAL} when {@link
-   * #signal()} must run after the caller's locks are released, and {@link #CLOSED} when the session
-   * is closed.
+   * Refills the queue from the history of lagging topics, if it is at half its limit or less.
+   * Returns whether anything was queued. Called with no lock held: takes each topic's lock, then
+   * this monitor (the hub's lock order).
+   */
+  private boolean catchUp(long now) {
+    if (!lags) {
+      return false;
+    }
+    List<TopicState> topics;
+    long before;
+    synchronized (this) {
+      if (closed
+          || lagging == null
+          || lagging.isEmpty()
+          || queuedBytes > limits.maxQueuedBytes() / 2) {
+        return false;
+      }
+      topics = new ArrayList<>(lagging.keySet());
+      before = queue.size();
+    }
+    for (TopicState topic : topics) {
+      topic.catchUp(this, now);
+      synchronized (this) {
+        if (closed || queuedBytes >= limits.maxQueuedBytes()) {
+          break;
+        }
+      }
+    }
+    synchronized (this) {
+      return queue.size() != before;
+    }
+  }
+
+  /**
+   * Enqueues a reply or control message of this connection's (not a topic's live message). Never
+   * blocks, never calls out. Returns {@link #NEEDS_SIGNAL} when {@link #signal()} must run after
+   * the caller's locks are released, and {@link #CLOSED} when the session is closed.
    */
   int offer(EncodedMessage m) {
-    synchronized (this) {
-      if (closed) {
-        return CLOSED;
-      }
-      if (m.conflatable()) {
-        Slot slot = slots == null ? null : slots.get(m.topic());
-        if (slot != null) {
-          queuedBytes += m.size() - slot.message.size();
-          slot.message = m;
-          hub.conflated.increment();
-          return 0;
-        }
-      } else if (slots != null && !slots.isEmpty()) {
-        // A later conflatable message must queue behind this one, not replace an earlier one.
-        slots.remove(m.topic());
-      }
-      long liveBytes = queuedBytes - replayBytes;
-      if (liveBytes > 0 && liveBytes + m.size() > limits.maxQueuedBytes()) {
-        hub.slowConsumersClosed.increment();
-        log.info(
-            "Closing slow consumer {} ({}): {} bytes queued, limit {}",
-            connection.id(),
-            connection.remoteAddress(),
-            queuedBytes,
-            limits.maxQueuedBytes());
-        closeLocked(
-            new CloseReason(
-                CloseReason.SLOW_CONSUMER,
-                "outbound queue passed " + limits.maxQueuedBytes() + " bytes; resume to continue"));
-        return NEEDS_SIGNAL | CLOSED;
-      }
-      boolean wasEmpty = queue.isEmpty();
-      if (m.conflatable()) {
-        Slot slot = new Slot(m);
-        if (slots == null) {
-          slots = new HashMap<>();
-        }
-        slots.put(m.topic(), slot);
-        queue.addLast(slot);
-      } else {
-        queue.addLast(m);
-      }
-      queuedBytes += m.size();
-      if (wasEmpty) {
-        SIGNALS.getAndBitwiseOr(this, WAKE);
-        return NEEDS_SIGNAL;
-      }
-      return 0;
+    return enqueue(m, null, hub.clock.nanos());
+  }
+
+  /**
+   * Enqueues a live message of {@code topic}, under its lock: skipped while the topic lags here,
+   * and the start of a lag when it passes a limit (see the class comment). Returns as {@link
+   * #offer}.
+   */
+  int offerLive(EncodedMessage m, TopicState topic, long now) {
+    return enqueue(m, topic, now);
+  }
+
+  private synchronized int enqueue(EncodedMessage m, TopicState topic, long now) {
+    if (closed) {
+      return CLOSED;
     }
+    if (topic != null && lagging != null && lagging.containsKey(topic)) {
+      // It waits in the topic's history, after the cursor; the catch-up queues it.
+      return stalled(now) ? closeSlow(stallMessage()) : 0;
+    }
+    if (m.conflatable()) {
+      Slot slot = slots == null ? null : slots.get(m.topic());
+      if (slot != null) {
+        queuedBytes += m.size() - slot.message.size();
+        hub.queuedBytes.add(m.size() - slot.message.size());
+        slot.message = m;
+        hub.conflated.increment();
+        return 0;
+      }
+    } else if (slots != null && !slots.isEmpty()) {
+      // A later conflatable message must queue behind this one, not replace an earlier one.
+      slots.remove(m.topic());
+    }
+    long live = queuedBytes - replayBytes;
+    String over = live > 0 ? overflow(live, m.size()) : null;
+    if (over != null) {
+      if (stalled(now)) {
+        return closeSlow(stallMessage());
+      }
+      if (topic != null && !m.conflatable() && topic.keepsHistory()) {
+        startLag(topic, m.id() - 1);
+        return 0;
+      }
+      boolean reply = topic == null || m.conflatable();
+      if (!reply || live + m.size() - limits.maxQueuedBytes() > limits.maxQueuedBytes()) {
+        return closeSlow(over);
+      }
+      // A reply, snapshot or latest value of a connection that reads: within the reserve.
+    }
+    boolean wasEmpty = queue.isEmpty();
+    if (wasEmpty) {
+      progressNanos = now;
+    }
+    if (m.conflatable()) {
+      Slot slot = new Slot(m);
+      if (slots == null) {
+        slots = new HashMap<>();
+      }
+      slots.put(m.topic(), slot);
+      queue.addLast(slot);
+    } else {
+      queue.addLast(m);
+    }
+    queuedBytes += m.size();
+    hub.queuedBytes.add(m.size());
+    if (wasEmpty) {
+      SIGNALS.getAndBitwiseOr(this, WAKE);
+      return NEEDS_SIGNAL;
+    }
+    return 0;
+  }
+
+  /** Which bound a live message of {@code size} would pass, as a close message, or null. */
+  private String overflow(long live, int size) {
+    if (live + size > limits.maxQueuedBytes()) {
+      return "outbound queue passed " + limits.maxQueuedBytes() + " bytes; resume to continue";
+    }
+    if (hub.queuedBytes.sum() + size > limits.maxHubQueuedBytes()) {
+      return "the server's outbound queues passed "
+          + limits.maxHubQueuedBytes()
+          + " bytes; resume to continue";
+    }
+    return null;
+  }
+
+  /** Whether messages wait and nothing was read for the stall timeout. Hold this monitor. */
+  private boolean stalled(long now) {
+    return !queue.isEmpty() && now - progressNanos >= stallNanos;
+  }
+
+  private String stallMessage() {
+    return "outbound queue passed "
+        + limits.maxQueuedBytes()
+        + " bytes and nothing was read for "
+        + limits.stallTimeout().toMillis()
+        + " ms; resume to continue";
+  }
+
+  /** Closes as a slow consumer; hold this monitor. Returns what {@link #offer} returns then. */
+  private int closeSlow(String message) {
+    hub.slowConsumersClosed.increment();
+    log.info(
+        "Closing slow consumer {} ({}): {} bytes queued, {}",
+        connection.id(),
+        connection.remoteAddress(),
+        queuedBytes,
+        message);
+    closeLocked(new CloseReason(CloseReason.SLOW_CONSUMER, message));
+    return NEEDS_SIGNAL | CLOSED;
   }
 
   /**
@@ -227,6 +390,7 @@ public final class Session {
     if (m.conflatable()) {
       return offer(m);
     }
+    long now = hub.clock.nanos();
     synchronized (this) {
       if (closed) {
         return CLOSED;
@@ -235,9 +399,10 @@ public final class Session {
         slots.remove(m.topic());
       }
       boolean wasEmpty = queue.isEmpty();
-      queue.addLast(new Replay(m));
-      queuedBytes += m.size();
-      replayBytes += m.size();
+      if (wasEmpty) {
+        progressNanos = now;
+      }
+      addReplay(m);
       if (wasEmpty) {
         SIGNALS.getAndBitwiseOr(this, WAKE);
         return NEEDS_SIGNAL;
@@ -246,16 +411,114 @@ public final class Session {
     }
   }
 
+  private void addReplay(EncodedMessage m) {
+    queue.addLast(new Replay(m));
+    queuedBytes += m.size();
+    replayBytes += m.size();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Lag (called by TopicState under its lock; this monitor nests inside)
+
+  /** Hold this monitor and the topic's lock. */
+  private void startLag(TopicState topic, long cursor) {
+    if (lagging == null) {
+      lagging = new LinkedHashMap<>();
+    }
+    if (lagging.isEmpty()) {
+      hub.laggingConnections.increment();
+      lags = true;
+    }
+    lagging.put(topic, new Cursor(cursor));
+    hub.lagged.increment();
+  }
+
+  /** The last id of {@code topic} queued here while it lags, or -1 when it does not lag. */
+  synchronized long lagCursor(TopicState topic) {
+    Cursor c = lagging == null ? null : lagging.get(topic);
+    return c == null ? -1 : c.id;
+  }
+
+  /** Stops a lag: the topic caught up, was reset, or the subscription ended. */
+  synchronized void endLag(TopicState topic, boolean caughtUp) {
+    if (lagging != null && lagging.remove(topic) != null) {
+      if (caughtUp) {
+        hub.caughtUp.increment();
+      }
+      if (lagging.isEmpty()) {
+        hub.laggingConnections.decrement();
+        lags = false;
+      }
+    }
+  }
+
+  /**
+   * Queues the topic's history from {@code fromIndex} while the queue has room (at least one
+   * message), moving the cursor; ends the lag when the cursor reaches {@code lastId}. The caller
+   * holds the topic's lock, which guards {@code history}.
+   */
+  synchronized void catchUpFrom(
+      TopicState topic, History history, int fromIndex, long lastId, long now) {
+    Cursor c = lagging == null ? null : lagging.get(topic);
+    if (closed || c == null) {
+      return;
+    }
+    if (queue.isEmpty()) {
+      progressNanos = now;
+    }
+    for (int i = fromIndex; i < history.size(); i++) {
+      EncodedMessage m = history.get(i);
+      if (!queue.isEmpty() && queuedBytes + m.size() > limits.maxQueuedBytes()) {
+        break;
+      }
+      addReplay(m);
+      c.id = m.id();
+    }
+    if (c.id >= lastId) {
+      endLag(topic, true);
+    } else {
+      lagging.remove(topic); // to the back: the next refill starts with another topic
+      lagging.put(topic, c);
+    }
+  }
+
+  /**
+   * The lagging topic's history no longer holds what this connection lacks: queues {@code reset}
+   * and the snapshot, and ends the lag, so live messages follow the snapshot.
+   */
+  synchronized void lagReset(TopicState topic, EncodedMessage reset, EncodedMessage snapshot) {
+    if (closed || lagging == null || !lagging.containsKey(topic)) {
+      return;
+    }
+    addReplay(reset);
+    if (snapshot != null) {
+      addReplay(snapshot);
+    }
+    endLag(topic, false);
+    hub.overflowResets.increment();
+  }
+
   /** Must be called with this session's monitor held. */
   private void closeLocked(CloseReason reason) {
     closed = true;
     closeReason = reason;
+    clearLocked();
+    SIGNALS.getAndBitwiseOr(this, CLOSE);
+  }
+
+  /** Drops what waits, counting it as dropped. Hold this monitor. */
+  private void clearLocked() {
     hub.dropped.add(queue.size());
+    hub.queuedBytes.add(replayBytes - queuedBytes);
     queue.clear();
     slots = null;
     queuedBytes = 0;
     replayBytes = 0;
-    SIGNALS.getAndBitwiseOr(this, CLOSE);
+    if (lagging != null && !lagging.isEmpty()) {
+      hub.laggingConnections.decrement();
+    }
+    lagging = null;
+    lags = false;
   }
 
   /** Runs the work {@link #offer} left for after the locks: wake the transport, or close. */
@@ -293,11 +556,7 @@ public final class Session {
       if (!closed) {
         closed = true;
         closeReason = new CloseReason("closed", "connection closed");
-        hub.dropped.add(queue.size());
-        queue.clear();
-        slots = null;
-        queuedBytes = 0;
-        replayBytes = 0;
+        clearLocked();
       }
     }
     detach();
@@ -696,6 +955,15 @@ public final class Session {
 
     Replay(EncodedMessage message) {
       this.message = message;
+    }
+  }
+
+  /** A lagging topic's cursor: the last id of it queued here. */
+  private static final class Cursor {
+    long id;
+
+    Cursor(long id) {
+      this.id = id;
     }
   }
 

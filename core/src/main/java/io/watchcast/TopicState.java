@@ -16,7 +16,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * appending history, enqueueing to subscribers, subscribing with resume. Holding it while
  * enqueueing is what makes per-topic order the same for every connection and makes a resume have no
  * gap and no duplicate. Nothing under it calls user or transport code: enqueueing only touches our
- * own queues, and connections are signalled afterwards by {@link #afterFanout}.
+ * own queues, and connections are signalled afterwards by {@link #afterFanout}. A connection that
+ * lags on the topic (see {@link Session}) is refilled from its history by {@link #catchUp} under
+ * the same lock, which is what makes its return to live messages exact.
  *
  * <p>With a {@link ClusterBus}, emit() does not assign ids: it queues the message for the cluster,
  * appended after the lock is released ({@link #appendQueued}), and the cluster's messages come back
@@ -99,7 +101,7 @@ final class TopicState {
   }
 
   /** A duration in nanoseconds; one too long for a long (about 292 years) means forever. */
-  private static long saturatedNanos(Duration d) {
+  static long saturatedNanos(Duration d) {
     try {
       return d.toNanos();
     } catch (ArithmeticException e) {
@@ -369,7 +371,7 @@ final class TopicState {
     boolean pass = false;
     int closed = 0;
     for (Session s : subscribers) {
-      int result = s.offer(message);
+      int result = s.offerLive(message, this, now);
       pass |= (result & Session.NEEDS_SIGNAL) != 0;
       closed += (result & Session.CLOSED) != 0 ? 1 : 0;
     }
@@ -493,19 +495,11 @@ final class TopicState {
       }
       history.prune(now);
       if (notify.length > 0) {
-        EncodedMessage reset =
-            control(
-                "reset",
-                "{\"epoch\":\""
-                    + epoch
-                    + "\",\"id\":"
-                    + lastId
-                    + ",\"reason\":\""
-                    + reason
-                    + "\"}");
+        EncodedMessage reset = resetMessage(reason);
         EncodedMessage snap = snapshotLocked();
         int closed = 0;
         for (Session s : notify) {
+          s.endLag(this, false); // its cursor was in the old stream; the snapshot replaces it
           int result = s.offer(reset);
           if (snap != null && (result & Session.CLOSED) == 0) {
             result |= s.offer(snap);
@@ -625,13 +619,52 @@ final class TopicState {
       }
       return;
     }
-    session.offer(
-        control(
-            "reset",
-            "{\"epoch\":\"" + epoch + "\",\"id\":" + lastId + ",\"reason\":\"" + reason + "\"}"));
+    session.offer(resetMessage(reason));
     EncodedMessage snap = snapshotLocked();
     if (snap != null) {
       session.offer(snap);
+    }
+  }
+
+  /** {@code reset} to the topic's current epoch and last id, for {@code reason}. */
+  private EncodedMessage resetMessage(String reason) {
+    return control(
+        "reset",
+        "{\"epoch\":\"" + epoch + "\",\"id\":" + lastId + ",\"reason\":\"" + reason + "\"}");
+  }
+
+  /** Whether live messages can wait in this topic's history for a connection that lags. */
+  boolean keepsHistory() {
+    return options.historySize() > 0;
+  }
+
+  /**
+   * Refills a lagging session's queue from history: the messages after its cursor, as much as its
+   * queue takes; or, when history no longer holds the next one, {@code reset} (reason {@code
+   * overflow}) and the snapshot. A session whose cursor reaches the last id takes live messages
+   * again from the next one on: both happen under this lock, so no message is lost or repeated.
+   * Called by {@link Session#drainTo} on the transport's thread, with no lock held.
+   */
+  void catchUp(Session session, long now) {
+    lock.lock();
+    try {
+      long cursor = session.lagCursor(this);
+      if (cursor < 0) {
+        return;
+      }
+      if (removed || cursor >= lastId) {
+        session.endLag(this, !removed);
+        return;
+      }
+      history.prune(now);
+      long first = history.firstId();
+      if (first < 0 || first > cursor + 1) {
+        session.lagReset(this, resetMessage("overflow"), snapshotLocked());
+        return;
+      }
+      session.catchUpFrom(this, history, (int) (cursor + 1 - first), lastId, now);
+    } finally {
+      lock.unlock();
     }
   }
 
@@ -655,6 +688,7 @@ final class TopicState {
     try {
       if (session.removeSubscription(this, explicit)) {
         remove(session);
+        session.endLag(this, false);
       }
       if (explicit) {
         session.offer(control("unsubscribed", "{}"));

@@ -1,8 +1,22 @@
 package io.watchcast;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.watchcast.testing.FakeConnection;
+
 /** Client-to-server messages as a browser would send them, and helpers to read replies. */
 final class ClientMessages {
   private ClientMessages() {}
+
+  /** A new connection that subscribed to {@code topics} and took each {@code subscribed} reply. */
+  static FakeConnection subscriber(ConnectionManager hub, String... topics) {
+    FakeConnection c = FakeConnection.connect(hub);
+    for (String topic : topics) {
+      c.send(subscribe(topic));
+      assertThat(c.next().type()).isEqualTo("subscribed");
+    }
+    return c;
+  }
 
   static String subscribe(String topic) {
     return "{\"action\":\"subscribe\",\"topic\":\"" + topic + "\"}";

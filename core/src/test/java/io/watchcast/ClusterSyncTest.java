@@ -2,6 +2,7 @@ package io.watchcast;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.watchcast.testing.Await;
 import io.watchcast.testing.FakeConnection;
 import io.watchcast.testing.ManualScheduler;
 import java.io.IOException;
@@ -115,10 +116,35 @@ final class ClusterSyncTest {
   private FakeCluster.Bus bus;
 
   private ConnectionManager node() {
+    return node(Limits.defaults());
+  }
+
+  private ConnectionManager node(Limits limits) {
     bus = cluster.new Bus();
-    ConnectionManager hub = ConnectionManager.builder().clusterBus(bus).build();
+    ConnectionManager hub = ConnectionManager.builder().limits(limits).clusterBus(bus).build();
     hubs.add(hub);
     return hub;
+  }
+
+  /** A node whose connections lag past 1,000 bytes and never count as stalled. */
+  private ConnectionManager laggingNode() {
+    return node(Limits.builder().maxQueuedBytes(1000).stallTimeout(Duration.ofDays(1)).build());
+  }
+
+  /**
+   * A reader of {@code t} on {@code hub} that stopped reading before 20 messages of about 400 bytes
+   * were published and applied by the node: it lags.
+   */
+  private static FakeConnection laggingReader(ConnectionManager hub) {
+    FakeConnection c = subscribe(hub, "t");
+    c.stall();
+    for (int i = 1; i <= 20; i++) {
+      String json = "{\"i\":" + i + ",\"pad\":\"" + "p".repeat(300) + "\"}";
+      assertThat(hub.publish("t", RawJson.of(json))).isTrue();
+    }
+    Await.await(() -> hub.topic("t").orElseThrow().id() == 20, "the node to apply 20 messages");
+    assertThat(hub.stats().laggingConnections()).isEqualTo(1);
+    return c;
   }
 
   private static FakeConnection subscribe(ConnectionManager hub, String topic) {
@@ -224,6 +250,52 @@ final class ClusterSyncTest {
     assertThat(a.publish("t", "kept")).isTrue();
     assertThat(a.publish("t", "kept")).isTrue();
     assertThat(a.cluster.failureLogLines()).isEqualTo(3); // "takes publishes again", once
+  }
+
+  @Test
+  void laggingReader_catchesUpFromTheNodesHistory_withTheClustersIds() {
+    ConnectionManager a = laggingNode();
+    FakeConnection c = laggingReader(a);
+
+    c.resume();
+    for (int i = 1; i <= 20; i++) {
+      Envelope e = c.next(WAIT);
+      assertThat(e.type()).isEqualTo("update");
+      assertThat(e.id()).isEqualTo(i);
+      assertThat(e.epoch()).isEqualTo(cluster.epoch);
+      assertThat(e.data().get("i").asInt()).isEqualTo(i);
+    }
+    c.assertExhausted();
+    assertThat(a.stats().caughtUp()).isEqualTo(1);
+    assertThat(a.stats().laggingConnections()).isZero();
+  }
+
+  @Test
+  void clusterResetsATopicALaggingReaderLagsOn_itGetsResetAndSnapshot_thenLiveMessages() {
+    ConnectionManager a = laggingNode();
+    FakeConnection c = laggingReader(a);
+    int queued = c.session().queuedMessages();
+    cluster.wipe();
+    cluster.epoch = "fresh";
+    assertThat(a.publish("t", "new")).isTrue();
+    Await.await(() -> "fresh".equals(a.topic("t").orElseThrow().epoch()), "the node's reset");
+    assertThat(a.stats().laggingConnections()).isZero();
+
+    c.resume();
+    for (int i = 1; i <= queued; i++) {
+      assertThat(c.next(WAIT).id()).isEqualTo(i);
+    }
+    Envelope reset = c.next(WAIT);
+    assertThat(reset.type()).isEqualTo("reset");
+    assertThat(reset.data().get("reason").asText()).isEqualTo("epoch_changed");
+    Envelope snap = c.next(WAIT);
+    assertThat(snap.type()).isEqualTo("snapshot");
+    assertThat(text(snap)).isEqualTo("new");
+    c.assertExhausted();
+    assertThat(a.publish("t", "next")).isTrue();
+    Envelope live = c.next(WAIT);
+    assertThat(live.id()).isEqualTo(2);
+    assertThat(live.epoch()).isEqualTo("fresh");
   }
 
   @Test

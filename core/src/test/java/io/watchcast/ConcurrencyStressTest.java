@@ -15,6 +15,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.IntConsumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -67,20 +68,30 @@ final class ConcurrencyStressTest {
 
   /** Starts {@code PUBLISHERS} threads at one latch; each publishes {"p":p,"n":0..} in order. */
   private List<Future<?>> startPublishers(String topic, CountDownLatch start) {
-    ExecutorService publishers = pool(PUBLISHERS);
+    return startPublishers(topic, PUBLISHERS, PER_PUBLISHER, start, n -> {});
+  }
+
+  /**
+   * Starts {@code count} threads at one latch; each publishes {"p":p,"n":0..perPublisher-1} in
+   * order, and calls {@code afterEach} with n after each publish.
+   */
+  private List<Future<?>> startPublishers(
+      String topic, int count, int perPublisher, CountDownLatch start, IntConsumer afterEach) {
+    ExecutorService publishers = pool(count);
     List<Future<?>> futures = new ArrayList<>();
-    for (int p = 0; p < PUBLISHERS; p++) {
+    for (int p = 0; p < count; p++) {
       int publisher = p;
       futures.add(
           publishers.submit(
               (Callable<Void>)
                   () -> {
                     start.await();
-                    for (int n = 0; n < PER_PUBLISHER; n++) {
+                    for (int n = 0; n < perPublisher; n++) {
                       if (!hub.publish(
                           topic, RawJson.of("{\"p\":" + publisher + ",\"n\":" + n + "}"))) {
                         throw new AssertionError("publish refused");
                       }
+                      afterEach.accept(n);
                     }
                     return null;
                   }));
@@ -270,6 +281,86 @@ final class ConcurrencyStressTest {
     }
     assertThat(index).isEqualTo(got.size());
     assertThat(runs).isPositive();
+  }
+
+  /**
+   * Two publishers on each of four topics, to a reader whose queue holds a few dozen messages and
+   * which starts draining, on its own thread, only once a publisher is 500 messages in: it lags on
+   * every topic over and over, catching up from history while the publishers run. Per topic it must
+   * see every id once, in order, and each publisher's messages in that publisher's order.
+   */
+  @Test
+  void publishersOnFourTopics_toAReaderThatLags_eachTopicExactlyOnceInOrder() throws Exception {
+    int topics = 4;
+    int perPublisher = 5_000;
+    ConnectionManager.Builder b =
+        ConnectionManager.builder()
+            .limits(
+                Limits.builder()
+                    .maxQueuedBytes(8 * 1024)
+                    .stallTimeout(Duration.ofDays(1)) // about order, not stalls
+                    .build());
+    for (int t = 0; t < topics; t++) {
+      b.topic("t" + t, TopicOptions.defaults().withHistory(100_000, Duration.ofDays(1)));
+    }
+    hub = b.build();
+    try (GatedDrainer drainer = new GatedDrainer()) {
+      FakeConnection reader = new FakeConnection().drainOn(drainer);
+      reader.attach(hub.register(reader));
+      for (int t = 0; t < topics; t++) {
+        reader.send(subscribe("t" + t));
+      }
+      CountDownLatch start = new CountDownLatch(1);
+      List<Future<?>> futures = new ArrayList<>();
+      for (int t = 0; t < topics; t++) {
+        futures.addAll(
+            startPublishers(
+                "t" + t,
+                2,
+                perPublisher,
+                start,
+                n -> {
+                  if (n == 500) {
+                    drainer.open();
+                  }
+                }));
+      }
+
+      start.countDown();
+      awaitAll(futures);
+      assertEveryTopicOnceInOrder(reader, topics, perPublisher);
+    }
+  }
+
+  /** {@code topics} topics t0.. of two publishers each: every id once, in order, per topic. */
+  private void assertEveryTopicOnceInOrder(FakeConnection reader, int topics, int perPublisher) {
+    long[] lastId = new long[topics];
+    int[][] nextOf = new int[topics][2];
+    int subscribed = 0;
+    for (int received = 0; received < topics * 2 * perPublisher; ) {
+      Envelope e = Envelope.parse(reader.nextRaw(DEADLINE).jsonString());
+      if (e.type().equals("subscribed")) {
+        subscribed++;
+        continue;
+      }
+      assertThat(e.type()).isEqualTo("update");
+      int t = Integer.parseInt(e.topic().substring(1));
+      assertThat(e.id()).as("topic %s", e.topic()).isEqualTo(++lastId[t]);
+      int p = e.data().path("p").asInt();
+      assertThat(e.data().path("n").asInt())
+          .as("publisher %d of %s", p, e.topic())
+          .isEqualTo(nextOf[t][p]++);
+      received++;
+    }
+    assertThat(subscribed).isEqualTo(topics);
+    reader.assertExhausted();
+    assertThat(reader.closeReason()).isNull();
+    HubStats stats = hub.stats();
+    assertThat(stats.lagged()).isPositive();
+    assertThat(stats.caughtUp()).isPositive();
+    assertThat(stats.overflowResets()).isZero();
+    assertThat(stats.slowConsumersClosed()).isZero();
+    assertThat(stats.laggingConnections()).isZero();
   }
 
   /** Two publishers per throttled topic, the hub's own scheduler, drains on other threads. */

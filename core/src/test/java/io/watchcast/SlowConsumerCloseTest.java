@@ -7,13 +7,18 @@ import io.watchcast.testing.FakeConnection;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
-/** The transport must hear about a slow-consumer close that happens during a publish's fan-out. */
+/**
+ * The transport must hear about a slow-consumer close that happens during a publish's fan-out.
+ * These hubs close at once ({@code stallTimeout} zero): what is tested is the signal, not when a
+ * reader counts as stalled (see {@link LagTest}).
+ */
 final class SlowConsumerCloseTest {
+  private static final Limits CLOSE_AT_ONCE =
+      Limits.builder().maxQueuedBytes(100).stallTimeout(Duration.ZERO).build();
 
   @Test
   void publish_queuePassesLimit_transportIsToldToClose() {
-    try (ConnectionManager hub =
-        ConnectionManager.builder().limits(Limits.builder().maxQueuedBytes(100).build()).build()) {
+    try (ConnectionManager hub = ConnectionManager.builder().limits(CLOSE_AT_ONCE).build()) {
       FakeConnection c = new FakeConnection();
       c.attach(hub.register(c));
       c.stall();
@@ -32,7 +37,7 @@ final class SlowConsumerCloseTest {
   void batchFlush_queuePassesLimit_transportIsToldToClose() throws Exception {
     try (ConnectionManager hub =
         ConnectionManager.builder()
-            .limits(Limits.builder().maxQueuedBytes(100).build())
+            .limits(CLOSE_AT_ONCE)
             .topic("t", TopicOptions.of(Throttle.batch(Duration.ofMillis(1), 1000)))
             .build()) {
       FakeConnection c = new FakeConnection();

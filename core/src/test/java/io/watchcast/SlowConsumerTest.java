@@ -1,6 +1,5 @@
 package io.watchcast;
 
-import static io.watchcast.ClientMessages.subscribe;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.watchcast.testing.FakeConnection;
@@ -12,13 +11,15 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The bounded per-connection queue: a stalled client on a {@code none} topic is closed as a slow
- * consumer exactly when its queue would pass {@link Limits#maxQueuedBytes()}, one on a {@code
- * latest} topic is conflated instead, and neither slows anyone else down.
+ * The bounded per-connection queue: a stalled client on a {@code none} topic (one that has read
+ * nothing for {@link Limits#stallTimeout()}) is closed as a slow consumer exactly when its queue
+ * would pass {@link Limits#maxQueuedBytes()}, one on a {@code latest} topic is conflated instead,
+ * and neither slows anyone else down. A client that still reads lags instead: {@link LagTest}.
  */
 final class SlowConsumerTest {
   private static final int LIMIT = 1000;
   private static final Duration WINDOW = Duration.ofMillis(100);
+  private static final Duration STALL = Limits.DEFAULT_STALL_TIMEOUT;
 
   private final ManualScheduler time = new ManualScheduler();
   private ConnectionManager hub;
@@ -43,22 +44,13 @@ final class SlowConsumerTest {
 
   /** Subscribes, takes the {@code subscribed} reply, then stops reading. */
   private FakeConnection stalledSubscriber(String... topics) {
-    FakeConnection c = FakeConnection.connect(hub);
-    for (String topic : topics) {
-      c.send(subscribe(topic));
-      assertThat(c.next().type()).isEqualTo("subscribed");
-    }
+    FakeConnection c = subscriber(topics);
     c.stall();
     return c;
   }
 
   private FakeConnection subscriber(String... topics) {
-    FakeConnection c = FakeConnection.connect(hub);
-    for (String topic : topics) {
-      c.send(subscribe(topic));
-      assertThat(c.next().type()).isEqualTo("subscribed");
-    }
-    return c;
+    return ClientMessages.subscriber(hub, topics);
   }
 
   private static RawJson string(int jsonLength) {
@@ -66,12 +58,14 @@ final class SlowConsumerTest {
   }
 
   /**
-   * Leaves a stalled subscriber with two queued messages whose sizes add up to {@code LIMIT +
-   * delta}; a draining subscriber measures the sizes (both get the same encoded bytes).
+   * Leaves a stalled subscriber, which has read nothing for the stall timeout, with two queued
+   * messages whose sizes add up to {@code LIMIT + delta}; a draining subscriber measures the sizes
+   * (both get the same encoded bytes).
    */
   private FakeConnection queueUpTo(int delta, FakeConnection reference) {
     FakeConnection stalled = stalledSubscriber("t");
     hub.publish("t", string(12));
+    time.advance(STALL);
     EncodedMessage first = reference.nextRaw(Duration.ofSeconds(5));
     int overhead = first.size() - 12; // same for the second: same timestamp, one-digit id
     int secondSize = LIMIT - first.size() + delta;
@@ -110,7 +104,7 @@ final class SlowConsumerTest {
   }
 
   @Test
-  void queueOneBytePastLimit_closesAsSlowConsumer_andTellsTheTransport() {
+  void queueOneBytePastLimit_afterTheStallTimeout_closesAsSlowConsumer_andTellsTheTransport() {
     hub(LIMIT);
     FakeConnection reference = subscriber("t");
     FakeConnection stalled = queueUpTo(1, reference);
@@ -119,7 +113,7 @@ final class SlowConsumerTest {
     CloseReason reason = stalled.closeReason();
     assertThat(reason).isNotNull();
     assertThat(reason.code()).isEqualTo(CloseReason.SLOW_CONSUMER);
-    assertThat(reason.message()).contains(String.valueOf(LIMIT));
+    assertThat(reason.message()).contains(String.valueOf(LIMIT)).contains("nothing was read");
     assertThat(stalled.closeCalls()).isEqualTo(1);
     assertThat(stalled.session().queuedBytes()).isZero();
 
@@ -159,6 +153,9 @@ final class SlowConsumerTest {
     int n = 5_000;
 
     for (int i = 1; i <= n; i++) {
+      if (i == n / 2) {
+        time.advance(STALL); // until now it lagged; from now on it counts as stalled
+      }
       assertThat(hub.publish("t", i)).isTrue();
     }
 
@@ -197,6 +194,9 @@ final class SlowConsumerTest {
     Envelope first = stalled.next();
     stalled.stall();
     for (int i = 2; i <= 200; i++) {
+      if (i == 100) {
+        time.advance(STALL);
+      }
       hub.publish("t", i);
     }
     assertThat(stalled.awaitClose().code()).isEqualTo(CloseReason.SLOW_CONSUMER);
@@ -225,6 +225,7 @@ final class SlowConsumerTest {
     back.send(ClientMessages.subscribe("t", 0, epoch));
     assertThat(back.session().isClosed()).isFalse();
     assertThat(back.session().queuedBytes()).isGreaterThan(2_000);
+    time.advance(STALL); // it reads nothing: past the limit it is closed, not lagging
 
     // Live messages behind the replay are held to the limit on their own.
     hub.publish("t", 201);

@@ -223,7 +223,9 @@ final class SseStreamTest {
   @Test
   void slowConsumerOfHub_streamIsEnded() throws Exception {
     ConnectionManager hub =
-        ConnectionManager.builder().limits(Limits.builder().maxQueuedBytes(4096).build()).build();
+        ConnectionManager.builder()
+            .limits(Limits.builder().maxQueuedBytes(4096).stallTimeout(Duration.ZERO).build())
+            .build();
     try (Harness h = new Harness(hub, b -> {});
         StalledReader stalled = StalledReader.open(h, "/events?topic=flood")) {
       stalled.awaitHeaders();

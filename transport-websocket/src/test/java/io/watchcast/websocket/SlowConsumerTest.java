@@ -26,7 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * One client stops reading while 1,000 messages of 10 KB go out: the others get all of them, the
  * stalled one is closed (plain topic) or conflated (latest topic), and what the server holds for it
- * stays within its budget.
+ * stays within its budget. The hub closes a slow consumer as soon as its queue passes the limit
+ * ({@code stallTimeout} zero), not after a second without reading: these tests are about the
+ * transport's side of the close, whatever the burst's duration.
  */
 final class SlowConsumerTest {
   private static final int MESSAGES = 1000;
@@ -37,6 +39,7 @@ final class SlowConsumerTest {
 
   private final ConnectionManager hub =
       ConnectionManager.builder()
+          .limits(io.watchcast.Limits.builder().stallTimeout(Duration.ZERO).build())
           .topic("state", TopicOptions.of(Throttle.latest(Duration.ofMillis(2))))
           .build();
   private WebSocketTransport transport;
