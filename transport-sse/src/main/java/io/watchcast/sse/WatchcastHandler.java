@@ -32,8 +32,10 @@ import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.handler.ResourceHandler;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.Fields;
+import org.eclipse.jetty.util.Promise;
 import org.eclipse.jetty.util.resource.Resource;
 import org.eclipse.jetty.util.resource.ResourceFactory;
+import org.eclipse.jetty.util.thread.Invocable;
 import org.eclipse.jetty.util.thread.Scheduler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -99,7 +101,9 @@ final class WatchcastHandler extends Handler.Wrapper {
       files.setEtags(true);
       files.setCacheControl(settings.staticCacheControl);
       files.setWelcomeFiles("index.html");
-      files.setUseFileMapping(false);
+      // 0: never memory-map (watched files change under the server; a mapped file that shrinks
+      // faults the reader, and on Windows a mapped file cannot be replaced).
+      files.setMinMappedFileSize(0);
       setHandler(files);
     }
     super.doStart();
@@ -504,9 +508,13 @@ final class WatchcastHandler extends Handler.Wrapper {
           413, "payload_too_large", "the body is " + length + " bytes; at most " + max);
     }
     String publishType = type;
-    Content.Source.asByteArrayAsync(request, max)
-        .whenComplete(
-            (body, failure) -> {
+    // BLOCKING: the publish may reach a cluster bus; Jetty then calls back on a pool thread.
+    Content.Source.asByteArrayAsync(
+        request,
+        max,
+        Promise.Invocable.from(
+            Invocable.InvocationType.BLOCKING,
+            (byte[] body, Throwable failure) -> {
               try {
                 if (failure != null) {
                   throw new HttpError(
@@ -537,7 +545,7 @@ final class WatchcastHandler extends Handler.Wrapper {
                 sendError(
                     request, response, callback, new HttpError(500, "internal", "publish failed"));
               }
-            });
+            }));
   }
 
   // ---------------------------------------------------------------------------------------------
