@@ -707,17 +707,23 @@ final class WatchcastHandler extends Handler.Wrapper {
       callback.failed(e);
       return;
     }
+    Callback then = callback;
     if (hasBody(request)
         && request.getConnectionMetaData().getHttpVersion() != HttpVersion.HTTP_2) {
       // A refused request's body may be left unread, and the server then drops the connection:
       // say so, or a client reuses it and its next request (a POST is not retried) fails.
       response.getHeaders().put(HttpHeader.CONNECTION, "close");
+      if (!request.getHeaders().contains(HttpHeader.EXPECT, "100-continue")) {
+        // Closing with the body unread would reset the connection under the answer: discard the
+        // body (bounded) first. A client that asked to continue has not sent it.
+        then = UnreadBodyDrain.afterAnswer(request, callback);
+      }
     }
     if (e.status == 401) {
       response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Bearer");
     }
     response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
-    send(response, callback, e.status, JSON, e.body());
+    send(response, then, e.status, JSON, e.body());
   }
 
   private static boolean hasBody(Request request) {

@@ -6,6 +6,7 @@ import io.watchcast.ConnectionManager;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -13,6 +14,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
@@ -78,6 +80,32 @@ final class Harness implements AutoCloseable {
       out.flush();
       InputStream in = s.getInputStream();
       return new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
+    }
+  }
+
+  /**
+   * As a client that sends its whole request before it reads the answer (Java's {@code
+   * HttpURLConnection}, many scripts): {@code head} (without the blank line), {@code
+   * Content-Length: bodyBytes}, the body, then everything the server answers until it closes. A
+   * small send buffer keeps the kernels from taking the whole body before the server answers. A
+   * failed write fails the test, as it fails such a client ("Error writing request body to
+   * server"), which then never reads the answer.
+   */
+  String sendAllThenRead(String head, int bodyBytes) throws IOException {
+    try (Socket s = new Socket()) {
+      s.setSendBufferSize(16 * 1024);
+      s.connect(new InetSocketAddress("127.0.0.1", transport.port()), 5000);
+      s.setSoTimeout(20_000);
+      OutputStream out = s.getOutputStream();
+      out.write(
+          (head + "Content-Length: " + bodyBytes + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      byte[] chunk = new byte[8192];
+      Arrays.fill(chunk, (byte) ' ');
+      for (int sent = 0; sent < bodyBytes; sent += chunk.length) {
+        out.write(chunk, 0, Math.min(chunk.length, bodyBytes - sent));
+      }
+      out.flush();
+      return new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
     }
   }
 

@@ -337,4 +337,34 @@ final class RestApiTest {
       assertThat(answer.toLowerCase(java.util.Locale.ROOT)).contains("connection: close");
     }
   }
+
+  @Test
+  void refusedOversizeBody_sentBeforeReading_getsThe413_notAReset() throws Exception {
+    try (Harness h =
+        Harness.start(
+            b ->
+                b.publishEndpoint(true)
+                    .authenticator(Authenticator.allowAll())
+                    .maxPublishBytes(1024))) {
+      String answer =
+          h.sendAllThenRead(
+              "POST /api/topics/t HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n",
+              1 << 20);
+      assertThat(answer).startsWith("HTTP/1.1 413").contains("\"code\":\"payload_too_large\"");
+      assertThat(h.hub.topic("t")).isEmpty();
+    }
+  }
+
+  @Test
+  void refusedUnauthenticatedBody_sentBeforeReading_getsThe401_notAReset() throws Exception {
+    try (Harness h =
+        Harness.start(
+            b -> b.publishEndpoint(true).authenticator(Authenticator.token("s3cret", "script")))) {
+      String answer =
+          h.sendAllThenRead(
+              "POST /api/topics/t HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n",
+              512 * 1024);
+      assertThat(answer).startsWith("HTTP/1.1 401").contains("\"code\":\"unauthorized\"");
+    }
+  }
 }
