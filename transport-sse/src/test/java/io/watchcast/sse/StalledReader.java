@@ -1,5 +1,6 @@
 package io.watchcast.sse;
 
+import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
@@ -11,9 +12,11 @@ import java.nio.charset.StandardCharsets;
  */
 final class StalledReader implements AutoCloseable {
   private final Socket socket;
+  private final InputStream in;
 
-  private StalledReader(Socket socket) {
+  private StalledReader(Socket socket) throws IOException {
     this.socket = socket;
+    this.in = new BufferedInputStream(socket.getInputStream(), 1 << 16);
   }
 
   static StalledReader open(Harness h, String pathAndQuery) throws IOException {
@@ -33,7 +36,6 @@ final class StalledReader implements AutoCloseable {
 
   /** Reads up to the end of the response headers, then never again. */
   String awaitHeaders() throws IOException {
-    InputStream in = socket.getInputStream();
     StringBuilder sb = new StringBuilder();
     while (!sb.toString().endsWith("\r\n\r\n")) {
       int b = in.read();
@@ -49,7 +51,6 @@ final class StalledReader implements AutoCloseable {
   boolean isClosedByServer() {
     try {
       socket.setSoTimeout(10_000);
-      InputStream in = socket.getInputStream();
       byte[] buf = new byte[1 << 16];
       while (in.read(buf) >= 0) {
         // drain what the kernel holds
@@ -60,6 +61,26 @@ final class StalledReader implements AutoCloseable {
     } catch (IOException e) {
       return true; // reset
     }
+  }
+
+  /**
+   * Reads again until the event of the topic message with {@code id} (its envelope's {@code
+   * "id":}); returns the bytes read up to and including it. Fails on the end of the stream or after
+   * 10 s.
+   */
+  long readUntilMessage(long id) throws IOException {
+    socket.setSoTimeout(10_000);
+    byte[] wanted = ("\"id\":" + id + ",").getBytes(StandardCharsets.US_ASCII);
+    long total = 0;
+    int matched = 0;
+    for (int b; (b = in.read()) >= 0; ) {
+      total++;
+      matched = b == wanted[matched] ? matched + 1 : (b == wanted[0] ? 1 : 0);
+      if (matched == wanted.length) {
+        return total;
+      }
+    }
+    throw new IOException("the stream ended after " + total + " bytes, before message " + id);
   }
 
   @Override
