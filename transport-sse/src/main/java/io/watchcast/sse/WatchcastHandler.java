@@ -10,6 +10,7 @@ import io.watchcast.Topics;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.nio.channels.NetworkChannel;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -26,6 +27,8 @@ import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.http.HttpURI;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.server.ConnectionMetaData;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -331,7 +334,8 @@ final class WatchcastHandler extends Handler.Wrapper {
             Request.getRemoteAddr(request),
             principal,
             vector,
-            settings.maxBatchBytes);
+            settings.maxBatchBytes,
+            http1Socket(request));
     Session session;
     try {
       session = hub.register(stream);
@@ -387,6 +391,22 @@ final class WatchcastHandler extends Handler.Wrapper {
     }
     request.addFailureListener(stream::terminate);
     stream.begin(SseFrames.preamble(settings.retry), initial);
+  }
+
+  /**
+   * The socket under an HTTP/1 request (also under TLS), so that aborting its stream can reset the
+   * connection; null over HTTP/2, where one connection carries many streams.
+   */
+  private static NetworkChannel http1Socket(Request request) {
+    ConnectionMetaData meta = request.getConnectionMetaData();
+    if (meta.getHttpVersion().getVersion() >= HttpVersion.HTTP_2.getVersion()) {
+      return null;
+    }
+    Object transport = meta.getConnection().getEndPoint();
+    for (int i = 0; i < 4 && transport instanceof EndPoint layer; i++) {
+      transport = layer.getTransport(); // TLS: the encrypted endpoint, then its socket
+    }
+    return transport instanceof NetworkChannel channel ? channel : null;
   }
 
   private static HttpError subscribeError(EncodedMessage m) {

@@ -3,6 +3,7 @@ package io.watchcast.sse;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.watchcast.ConnectionManager;
+import io.watchcast.Limits;
 import io.watchcast.RawJson;
 import io.watchcast.Throttle;
 import io.watchcast.TopicOptions;
@@ -17,6 +18,36 @@ import org.junit.jupiter.api.Test;
  */
 final class SlowConsumerTest {
   private static final RawJson KILOBYTE = RawJson.of("\"" + "x".repeat(1000) + "\"");
+
+  @Test
+  void slowConsumer_isReset_soItsClientReadsNoStaleBacklog() throws Exception {
+    ConnectionManager hub =
+        ConnectionManager.builder()
+            .limits(Limits.builder().maxQueuedBytes(64 * 1024).build())
+            .build();
+    // A send buffer of megabytes (as the operating system's own grows to): the reset alone must
+    // spare the client the backlog that sits in it.
+    try (Harness h = new Harness(hub, b -> b.sendBufferBytes(1 << 20));
+        StalledReader stalled = StalledReader.open(h, "/events?topic=flood")) {
+      stalled.awaitHeaders();
+      Await.await(() -> h.transport.streamCount() == 1, "the stream");
+      // A steady flow, so that the kernel's buffers fill before the hub's outbox passes its limit.
+      long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+      while (h.transport.streamCount() > 0) {
+        assertThat(System.nanoTime()).as("slow-consumer close within 20 s").isLessThan(deadline);
+        for (int i = 0; i < 4; i++) {
+          hub.publish("flood", KILOBYTE);
+        }
+        LockSupport.parkNanos(500_000);
+      }
+      assertThat(hub.stats().slowConsumersClosed()).isEqualTo(1);
+
+      long read = stalled.readToEnd();
+
+      // Only what already sat in the client's own small receive buffer; megabytes with a FIN.
+      assertThat(read).as("bytes read before the stream ended").isBetween(0L, 64L * 1024);
+    }
+  }
 
   @Test
   void stalledLatestStream_readsTheCurrentValueAfterABoundedBacklog() throws Exception {

@@ -4,6 +4,7 @@ import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -48,18 +49,27 @@ final class StalledReader implements AutoCloseable {
   }
 
   /** Whether the server has closed or reset the connection: reads (drains) until EOF or reset. */
-  boolean isClosedByServer() {
+  boolean isClosedByServer() throws IOException {
+    return readToEnd() >= 0;
+  }
+
+  /**
+   * Reads again until the server ends the connection, with a FIN or a reset; returns the bytes read
+   * on the way, or -1 if it did not end within 10 s.
+   */
+  long readToEnd() throws IOException {
+    socket.setSoTimeout(10_000);
+    byte[] buf = new byte[1 << 16];
+    long total = 0;
     try {
-      socket.setSoTimeout(10_000);
-      byte[] buf = new byte[1 << 16];
-      while (in.read(buf) >= 0) {
-        // drain what the kernel holds
+      for (int n; (n = in.read(buf)) >= 0; ) {
+        total += n;
       }
-      return true;
-    } catch (java.net.SocketTimeoutException e) {
-      return false;
+      return total;
+    } catch (SocketTimeoutException e) {
+      return -1;
     } catch (IOException e) {
-      return true; // reset
+      return total; // reset
     }
   }
 
