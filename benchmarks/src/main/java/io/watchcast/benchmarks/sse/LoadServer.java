@@ -157,6 +157,12 @@ public final class LoadServer {
           System.out.println(
               "DONE published=" + published + " serverDelivered=" + (target.delivered() - d0));
         }
+        case "cpu" -> {
+          var os =
+              (com.sun.management.OperatingSystemMXBean)
+                  ManagementFactory.getOperatingSystemMXBean();
+          System.out.println("CPU ns=" + os.getProcessCpuTime());
+        }
         case "quit" -> {
           target.close();
           System.out.println("BYE");

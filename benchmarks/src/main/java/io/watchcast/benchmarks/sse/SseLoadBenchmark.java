@@ -35,8 +35,9 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>With {@code sendBuffers} (the transport's {@code sendBufferBytes}; 0 = the operating system's
  * autotuned buffer), only that comparison runs: per round and value, a fresh server JVM; the
- * stalled-reader probe ({@link StallProbe}); then full speed to the first stream count over
- * HTTP/1.1 and over h2c on one connection. Medians and ranges per value at the end.
+ * stalled-reader probe ({@link StallProbe}; {@code stallSeconds=0} skips it); then full speed to
+ * the first stream count over HTTP/1.1 and over h2c on one connection, with the server's CPU time
+ * per delivery. Medians and ranges per value at the end.
  */
 public final class SseLoadBenchmark {
 
@@ -52,7 +53,8 @@ public final class SseLoadBenchmark {
       long heapPerStream,
       int threads,
       long rssMb,
-      int streamsAfter) {}
+      int streamsAfter,
+      double serverCpuUsPerDelivery) {}
 
   /** Full speed: messages per stream published but not yet received by the client. */
   static final int WINDOW = 4;
@@ -145,7 +147,8 @@ public final class SseLoadBenchmark {
                   -1,
                   2,
                   0,
-                  n));
+                  n,
+                  Double.NaN));
         }
       }
     }
@@ -184,7 +187,8 @@ public final class SseLoadBenchmark {
                       (value(stats, "heap") - heap0) / n,
                       (int) value(stats, "threads"),
                       value(stats, "rssKb") / 1024,
-                      n));
+                      n,
+                      Double.NaN));
               continue;
             }
             measure(rows, child, rec, server, "HTTP/1.1", n, heap0, got, client.open::get, true);
@@ -298,17 +302,22 @@ public final class SseLoadBenchmark {
    */
   private static void compareSendBuffers() throws Exception {
     int n = streamCounts[0];
-    String[] metrics = {"h1", "h2c", "backlog", "stale", "current"};
+    String[] metrics = {"h1", "h2c", "h1cpu", "h2cpu", "backlog", "stale", "current"};
     java.util.Map<String, List<Double>> values = new java.util.LinkedHashMap<>();
     List<Row> rows = new ArrayList<>();
     for (int round = 1; round <= rounds; round++) {
       for (int sb : sendBuffers) {
         String label = "sendBufferBytes=" + sb;
         try (Child child = new Child("jetty", Integer.toString(sb))) {
-          StallProbe.Result stall = StallProbe.run(child, stallRate, stallSeconds, stallPad);
-          System.out.printf(
-              "round %d, %s: stalled latest stream: %s%n",
-              round, label, StallProbe.describe(stall));
+          StallProbe.Result stall =
+              stallSeconds > 0
+                  ? StallProbe.run(child, stallRate, stallSeconds, stallPad)
+                  : new StallProbe.Result(Double.NaN, -1, Double.NaN);
+          if (stallSeconds > 0) {
+            System.out.printf(
+                "round %d, %s: stalled latest stream: %s%n",
+                round, label, StallProbe.describe(stall));
+          }
           Recorder rec = new Recorder();
           long heap0 = warmUp(child, rec);
           Row h1;
@@ -333,6 +342,8 @@ public final class SseLoadBenchmark {
           double[] v = {
             h1.deliveriesPerSec,
             h2.deliveriesPerSec,
+            h1.serverCpuUsPerDelivery,
+            h2.serverCpuUsPerDelivery,
             stall.backlogSeconds(),
             stall.staleBytes(),
             stall.currentMs()
@@ -352,14 +363,19 @@ public final class SseLoadBenchmark {
     String[] names = {
       "full speed, HTTP/1.1, deliveries/s",
       "full speed, h2c (1 connection), deliveries/s",
+      "full speed, HTTP/1.1, server CPU µs/delivery",
+      "full speed, h2c (1 connection), server CPU µs/delivery",
       "stalled `latest`: backlog, s",
       "stalled `latest`: bytes read to the current value",
       "stalled `latest`: ms to the current value"
     };
-    String[] formats = {"%,.0f", "%,.0f", "%.2f", "%,.0f", "%.1f"};
+    String[] formats = {"%,.0f", "%,.0f", "%.2f", "%.2f", "%.2f", "%,.0f", "%.1f"};
     for (int i = 0; i < metrics.length; i++) {
       for (int sb : sendBuffers) {
         List<Double> l = values.get(sb + " " + metrics[i]);
+        if (l.stream().allMatch(x -> Double.isNaN(x) || x < 0)) {
+          continue; // the stall probe was skipped
+        }
         String f = formats[i];
         System.out.printf(
             Locale.ROOT,
@@ -375,7 +391,7 @@ public final class SseLoadBenchmark {
       }
     }
     if (sendBuffers.length == 2) {
-      for (int i = 0; i < 2; i++) {
+      for (int i = 0; i < 4; i++) {
         System.out.printf(
             Locale.ROOT,
             "ratio of medians, %s: %d / %d = %.3f%n",
@@ -442,7 +458,8 @@ public final class SseLoadBenchmark {
               heapPerStream,
               threads,
               rss,
-              clientOpen.getAsInt()));
+              clientOpen.getAsInt(),
+              Double.NaN));
       System.out.printf(
           Locale.ROOT,
           "  rate: %s, received %d of %d in %.1fs, p50 %.2f ms, p99 %.2f ms%n",
@@ -469,6 +486,7 @@ public final class SseLoadBenchmark {
             },
             "acker");
     acker.setDaemon(true);
+    long cpu0 = value(child.command("cpu").split(" "), "ns");
     acker.start();
     try {
       done = child.command("full " + seconds + " " + WINDOW);
@@ -479,6 +497,8 @@ public final class SseLoadBenchmark {
     published = value(done.split(" "), "published");
     drain(rec, published * n);
     elapsed = (System.nanoTime() - t0) / 1e9;
+    // The server's CPU time per delivery: what other load on the machine inflates least.
+    double cpuUs = (value(child.command("cpu").split(" "), "ns") - cpu0) / 1e3 / rec.deliveries();
     String[] after = child.command("stats").split(" ");
     Row full =
         new Row(
@@ -493,7 +513,8 @@ public final class SseLoadBenchmark {
             heapPerStream,
             (int) value(after, "threads"),
             value(after, "rssKb") / 1024,
-            clientOpen.getAsInt());
+            clientOpen.getAsInt(),
+            cpuUs);
     rows.add(full);
     System.out.printf(
         Locale.ROOT,
