@@ -64,6 +64,7 @@ final class SlowConsumerTest {
         hub.publish("state", KILOBYTE);
         LockSupport.parkNanos(500_000);
       }
+      // The throttle may still emit the last value after this: wait for this id or a later one.
       long current = hub.topic("state").orElseThrow().id();
 
       long read = stalled.readUntilMessage(current);

@@ -74,20 +74,31 @@ final class StalledReader implements AutoCloseable {
   }
 
   /**
-   * Reads again until the event of the topic message with {@code id} (its envelope's {@code
-   * "id":}); returns the bytes read up to and including it. Fails on the end of the stream or after
-   * 10 s.
+   * Reads again until the event of a topic message with {@code id} or a later one (its envelope's
+   * {@code "id":}); returns the bytes read up to it. Fails on the end of the stream or after 10 s.
    */
   long readUntilMessage(long id) throws IOException {
     socket.setSoTimeout(10_000);
-    byte[] wanted = ("\"id\":" + id + ",").getBytes(StandardCharsets.US_ASCII);
+    byte[] key = "\"id\":".getBytes(StandardCharsets.US_ASCII);
     long total = 0;
     int matched = 0;
+    long value = -1;
     for (int b; (b = in.read()) >= 0; ) {
       total++;
-      matched = b == wanted[matched] ? matched + 1 : (b == wanted[0] ? 1 : 0);
-      if (matched == wanted.length) {
-        return total;
+      if (value >= 0) {
+        if (b >= '0' && b <= '9') {
+          value = value * 10 + (b - '0');
+          continue;
+        }
+        if (value >= id) {
+          return total;
+        }
+        value = -1;
+      }
+      matched = b == key[matched] ? matched + 1 : (b == key[0] ? 1 : 0);
+      if (matched == key.length) {
+        matched = 0;
+        value = 0;
       }
     }
     throw new IOException("the stream ended after " + total + " bytes, before message " + id);
