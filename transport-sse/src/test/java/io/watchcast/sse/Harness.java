@@ -3,6 +3,7 @@ package io.watchcast.sse;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.watchcast.ConnectionManager;
+import io.watchcast.Limits;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -37,6 +38,16 @@ final class Harness implements AutoCloseable {
 
   static Harness start(Consumer<SseTransport.Builder> config) throws IOException {
     return new Harness(ConnectionManager.builder().build(), config);
+  }
+
+  /** A hub whose per-connection outbox holds {@code maxQueuedBytes}, and a transport on it. */
+  static Harness withOutbox(long maxQueuedBytes, Consumer<SseTransport.Builder> config)
+      throws IOException {
+    return new Harness(
+        ConnectionManager.builder()
+            .limits(Limits.builder().maxQueuedBytes(maxQueuedBytes).build())
+            .build(),
+        config);
   }
 
   static Harness start() throws IOException {

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.watchcast.ConnectionManager;
 import io.watchcast.Envelope;
-import io.watchcast.Limits;
 import io.watchcast.RawJson;
 import io.watchcast.TopicOptions;
 import io.watchcast.testing.Await;
@@ -189,12 +188,9 @@ final class ResumeTest {
 
   @Test
   void lastEventId_replayLargerThanTheOutboxLimit_resumesWithoutLoss() throws Exception {
-    ConnectionManager hub =
-        ConnectionManager.builder()
-            .limits(Limits.builder().maxQueuedBytes(16 * 1024).build())
-            .build();
     // Heartbeats, so that the server finds the first stream's cut before the history is published.
-    try (Harness h = new Harness(hub, b -> b.heartbeat(Duration.ofMillis(50)))) {
+    try (Harness h = Harness.withOutbox(16 * 1024, b -> b.heartbeat(Duration.ofMillis(50)))) {
+      ConnectionManager hub = h.hub;
       hub.publish("t", 0);
       String id;
       try (SseClient c = h.stream("/events?topic=t")) {

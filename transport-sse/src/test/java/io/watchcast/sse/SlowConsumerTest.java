@@ -3,7 +3,6 @@ package io.watchcast.sse;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.watchcast.ConnectionManager;
-import io.watchcast.Limits;
 import io.watchcast.RawJson;
 import io.watchcast.Throttle;
 import io.watchcast.TopicOptions;
@@ -21,14 +20,11 @@ final class SlowConsumerTest {
 
   @Test
   void slowConsumer_isReset_soItsClientReadsNoStaleBacklog() throws Exception {
-    ConnectionManager hub =
-        ConnectionManager.builder()
-            .limits(Limits.builder().maxQueuedBytes(64 * 1024).build())
-            .build();
     // A send buffer of megabytes (as the operating system's own grows to): the reset alone must
     // spare the client the backlog that sits in it.
-    try (Harness h = new Harness(hub, b -> b.sendBufferBytes(1 << 20));
+    try (Harness h = Harness.withOutbox(64 * 1024, b -> b.sendBufferBytes(1 << 20));
         StalledReader stalled = StalledReader.open(h, "/events?topic=flood")) {
+      ConnectionManager hub = h.hub;
       stalled.awaitHeaders();
       Await.await(() -> h.transport.streamCount() == 1, "the stream");
       // A steady flow, so that the kernel's buffers fill before the hub's outbox passes its limit.
