@@ -4,7 +4,10 @@ import io.watchcast.CloseReason;
 import io.watchcast.Connection;
 import io.watchcast.EncodedMessage;
 import io.watchcast.Session;
+import java.io.IOException;
+import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
+import java.nio.channels.NetworkChannel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -44,6 +47,9 @@ final class SseStream extends IteratingCallback implements Connection {
   private final StreamEncoder encoder;
   private final int maxBatchBytes;
 
+  /** The connection's socket when the stream is all of it (HTTP/1.1); null for an HTTP/2 stream. */
+  private final NetworkChannel tcp;
+
   private volatile Session session;
   private volatile boolean started;
   private final AtomicBoolean dispatched = new AtomicBoolean();
@@ -71,8 +77,10 @@ final class SseStream extends IteratingCallback implements Connection {
       String remoteAddress,
       Optional<Object> principal,
       ResumeVector vector,
-      int maxBatchBytes) {
+      int maxBatchBytes,
+      NetworkChannel tcp) {
     this.owner = owner;
+    this.tcp = tcp;
     this.response = response;
     this.callback = callback;
     this.dispatcher = dispatcher;
@@ -148,7 +156,7 @@ final class SseStream extends IteratingCallback implements Connection {
     if (writeStarted != 0 || !CloseReason.GOING_AWAY.equals(reason.code())) {
       // A slow consumer (or a write pending: a client not reading) cannot take a goodbye; abort.
       // The client reconnects and resumes from history.
-      terminate(new java.io.IOException("stream closed: " + reason.code()));
+      terminate(new IOException("stream closed: " + reason.code()));
     } else {
       wake();
     }
@@ -235,8 +243,21 @@ final class SseStream extends IteratingCallback implements Connection {
     finish(cause);
   }
 
-  /** Aborts the stream at once: the connection (HTTP/1.1) or the stream (HTTP/2) is reset. */
+  /**
+   * Aborts the stream at once: the connection (HTTP/1.1) or the stream (HTTP/2) is reset. An
+   * HTTP/1.1 connection is closed with a TCP reset, not a FIN: a FIN would wait behind everything
+   * the kernel still holds for the client (what made it slow), and the client would read that stale
+   * backlog before it learns to reconnect. With the reset the kernel drops it, and the client
+   * resumes at once from the last event it read.
+   */
   void terminate(Throwable cause) {
+    if (tcp != null) {
+      try {
+        tcp.setOption(StandardSocketOptions.SO_LINGER, 0);
+      } catch (IOException | RuntimeException e) {
+        // already closed
+      }
+    }
     abort(cause);
     finish(cause);
   }

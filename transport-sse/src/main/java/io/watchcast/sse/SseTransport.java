@@ -132,6 +132,9 @@ public final class SseTransport implements AutoCloseable {
     }
     c.setHost(settings.host);
     c.setPort(settings.port);
+    if (settings.sendBufferBytes > 0) {
+      c.setAcceptedSendBufferSize(settings.sendBufferBytes);
+    }
     c.setIdleTimeout(Math.max(settings.writeTimeout.toMillis(), settings.heartbeat.toMillis() * 2));
     s.addConnector(c);
     s.setHandler(handler);
@@ -273,7 +276,11 @@ public final class SseTransport implements AutoCloseable {
     int http2MaxStreams = 1024;
     SSLContext tls;
     int maxThreads = 64;
+    int sendBufferBytes = DEFAULT_SEND_BUFFER_BYTES;
   }
+
+  /** The default of {@link Builder#sendBufferBytes(int)}: 64 KiB. */
+  static final int DEFAULT_SEND_BUFFER_BYTES = 64 * 1024;
 
   /**
    * Builds an {@link SseTransport}. Each setter may be called once; a bad value fails at once. Not
@@ -534,6 +541,33 @@ public final class SseTransport implements AutoCloseable {
         throw new IllegalArgumentException("maxThreads must be at least 8, was " + max);
       }
       s.maxThreads = max;
+      return this;
+    }
+
+    /**
+     * The send buffer of each accepted socket ({@code SO_SNDBUF}): how much the kernel holds for a
+     * client that has stopped reading before the transport sees it. Linux reserves twice the value,
+     * about 128 KiB of events at the default. Once it is full, events wait in the hub's bounded
+     * outbox, where {@code latest} topics conflate and other topics close the stream as a slow
+     * consumer (see the README): with the default that happens within about a second of a stall at
+     * a few hundred KB/s; with the operating system's own buffers (autotuned to several MB on
+     * Linux) only after tens of seconds, and the client then reads all that stale backlog first.
+     *
+     * <p>Default 64 KiB, chosen by measurement (benchmarks/results/sse-load.md, session 3): it does
+     * not lower full-speed throughput to 1,000 streams. A stream's throughput is at most about
+     * twice this per round trip, so a client far away on a fast link (a large replay to another
+     * continent) may want more. {@code 0} leaves the operating system's default. Applies to {@link
+     * SseTransport#start()} only: a server of yours sets it on its connector ({@code
+     * ServerConnector.setAcceptedSendBufferSize}).
+     */
+    public Builder sendBufferBytes(int bytes) {
+      once("sendBufferBytes");
+      if (bytes != 0 && bytes < 4096) {
+        throw new IllegalArgumentException(
+            "sendBufferBytes must be 0 (the operating system's default) or at least 4096, was "
+                + bytes);
+      }
+      s.sendBufferBytes = bytes;
       return this;
     }
 

@@ -10,6 +10,7 @@ import io.watchcast.Topics;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.nio.channels.NetworkChannel;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -26,14 +27,18 @@ import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.http.HttpURI;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.server.ConnectionMetaData;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.handler.ResourceHandler;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.Fields;
+import org.eclipse.jetty.util.Promise;
 import org.eclipse.jetty.util.resource.Resource;
 import org.eclipse.jetty.util.resource.ResourceFactory;
+import org.eclipse.jetty.util.thread.Invocable;
 import org.eclipse.jetty.util.thread.Scheduler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -99,7 +104,9 @@ final class WatchcastHandler extends Handler.Wrapper {
       files.setEtags(true);
       files.setCacheControl(settings.staticCacheControl);
       files.setWelcomeFiles("index.html");
-      files.setUseFileMapping(false);
+      // 0: never memory-map (watched files change under the server; a mapped file that shrinks
+      // faults the reader, and on Windows a mapped file cannot be replaced).
+      files.setMinMappedFileSize(0);
       setHandler(files);
     }
     super.doStart();
@@ -327,7 +334,8 @@ final class WatchcastHandler extends Handler.Wrapper {
             Request.getRemoteAddr(request),
             principal,
             vector,
-            settings.maxBatchBytes);
+            settings.maxBatchBytes,
+            http1Socket(request));
     Session session;
     try {
       session = hub.register(stream);
@@ -383,6 +391,22 @@ final class WatchcastHandler extends Handler.Wrapper {
     }
     request.addFailureListener(stream::terminate);
     stream.begin(SseFrames.preamble(settings.retry), initial);
+  }
+
+  /**
+   * The socket under an HTTP/1 request (also under TLS), so that aborting its stream can reset the
+   * connection; null over HTTP/2, where one connection carries many streams.
+   */
+  private static NetworkChannel http1Socket(Request request) {
+    ConnectionMetaData meta = request.getConnectionMetaData();
+    if (meta.getHttpVersion().getVersion() >= HttpVersion.HTTP_2.getVersion()) {
+      return null;
+    }
+    Object transport = meta.getConnection().getEndPoint();
+    for (int i = 0; i < 4 && transport instanceof EndPoint layer; i++) {
+      transport = layer.getTransport(); // TLS: the encrypted endpoint, then its socket
+    }
+    return transport instanceof NetworkChannel channel ? channel : null;
   }
 
   private static HttpError subscribeError(EncodedMessage m) {
@@ -504,9 +528,13 @@ final class WatchcastHandler extends Handler.Wrapper {
           413, "payload_too_large", "the body is " + length + " bytes; at most " + max);
     }
     String publishType = type;
-    Content.Source.asByteArrayAsync(request, max)
-        .whenComplete(
-            (body, failure) -> {
+    // BLOCKING: the publish may reach a cluster bus; Jetty then calls back on a pool thread.
+    Content.Source.asByteArrayAsync(
+        request,
+        max,
+        Promise.Invocable.from(
+            Invocable.InvocationType.BLOCKING,
+            (byte[] body, Throwable failure) -> {
               try {
                 if (failure != null) {
                   throw new HttpError(
@@ -537,7 +565,7 @@ final class WatchcastHandler extends Handler.Wrapper {
                 sendError(
                     request, response, callback, new HttpError(500, "internal", "publish failed"));
               }
-            });
+            }));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -699,17 +727,23 @@ final class WatchcastHandler extends Handler.Wrapper {
       callback.failed(e);
       return;
     }
+    Callback then = callback;
     if (hasBody(request)
         && request.getConnectionMetaData().getHttpVersion() != HttpVersion.HTTP_2) {
       // A refused request's body may be left unread, and the server then drops the connection:
       // say so, or a client reuses it and its next request (a POST is not retried) fails.
       response.getHeaders().put(HttpHeader.CONNECTION, "close");
+      if (!request.getHeaders().contains(HttpHeader.EXPECT, "100-continue")) {
+        // Closing with the body unread would reset the connection under the answer: discard the
+        // body (bounded) first. A client that asked to continue has not sent it.
+        then = UnreadBodyDrain.afterAnswer(request, callback);
+      }
     }
     if (e.status == 401) {
       response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Bearer");
     }
     response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
-    send(response, callback, e.status, JSON, e.body());
+    send(response, then, e.status, JSON, e.body());
   }
 
   private static boolean hasBody(Request request) {

@@ -132,6 +132,9 @@ final class FramingTest {
           .hasMessageContaining("already set");
       assertThatThrownBy(() -> SseTransport.builder(hub).eventsPath("events"))
           .isInstanceOf(IllegalArgumentException.class);
+      assertThatThrownBy(() -> SseTransport.builder(hub).sendBufferBytes(1024))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("at least 4096");
       assertThatThrownBy(() -> SseTransport.builder(hub).allowedOrigins("not an origin"))
           .isInstanceOf(IllegalArgumentException.class);
       assertThatThrownBy(() -> SseTransport.builder(hub).eventsPath("/x").topicsPath("/x").build())

@@ -3,9 +3,11 @@ package io.watchcast.sse;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.watchcast.ConnectionManager;
+import io.watchcast.Limits;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -13,6 +15,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
@@ -35,6 +38,16 @@ final class Harness implements AutoCloseable {
 
   static Harness start(Consumer<SseTransport.Builder> config) throws IOException {
     return new Harness(ConnectionManager.builder().build(), config);
+  }
+
+  /** A hub whose per-connection outbox holds {@code maxQueuedBytes}, and a transport on it. */
+  static Harness withOutbox(long maxQueuedBytes, Consumer<SseTransport.Builder> config)
+      throws IOException {
+    return new Harness(
+        ConnectionManager.builder()
+            .limits(Limits.builder().maxQueuedBytes(maxQueuedBytes).build())
+            .build(),
+        config);
   }
 
   static Harness start() throws IOException {
@@ -78,6 +91,32 @@ final class Harness implements AutoCloseable {
       out.flush();
       InputStream in = s.getInputStream();
       return new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
+    }
+  }
+
+  /**
+   * As a client that sends its whole request before it reads the answer (Java's {@code
+   * HttpURLConnection}, many scripts): {@code head} (without the blank line), {@code
+   * Content-Length: bodyBytes}, the body, then everything the server answers until it closes. A
+   * small send buffer keeps the kernels from taking the whole body before the server answers. A
+   * failed write fails the test, as it fails such a client ("Error writing request body to
+   * server"), which then never reads the answer.
+   */
+  String sendAllThenRead(String head, int bodyBytes) throws IOException {
+    try (Socket s = new Socket()) {
+      s.setSendBufferSize(16 * 1024);
+      s.connect(new InetSocketAddress("127.0.0.1", transport.port()), 5000);
+      s.setSoTimeout(20_000);
+      OutputStream out = s.getOutputStream();
+      out.write(
+          (head + "Content-Length: " + bodyBytes + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      byte[] chunk = new byte[8192];
+      Arrays.fill(chunk, (byte) ' ');
+      for (int sent = 0; sent < bodyBytes; sent += chunk.length) {
+        out.write(chunk, 0, Math.min(chunk.length, bodyBytes - sent));
+      }
+      out.flush();
+      return new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
     }
   }
 

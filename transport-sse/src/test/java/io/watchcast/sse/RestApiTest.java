@@ -174,12 +174,7 @@ final class RestApiTest {
 
   @Test
   void publish_badBodies_areClear4xx_andPublishNothing() throws Exception {
-    try (Harness h =
-        Harness.start(
-            b ->
-                b.publishEndpoint(true)
-                    .authenticator(Authenticator.allowAll())
-                    .maxPublishBytes(100))) {
+    try (Harness h = openPublishing(100)) {
       String json = "application/json";
       assertError(h.post("/api/topics/t", "{\"a\":", "Content-Type", json), 400, "invalid_json");
       assertError(h.post("/api/topics/t", "", "Content-Type", json), 400, "invalid_json");
@@ -204,12 +199,7 @@ final class RestApiTest {
 
   @Test
   void publish_chunkedOversizeBody_is413() throws Exception {
-    try (Harness h =
-        Harness.start(
-            b ->
-                b.publishEndpoint(true)
-                    .authenticator(Authenticator.allowAll())
-                    .maxPublishBytes(100))) {
+    try (Harness h = openPublishing(100)) {
       String chunk = "\"" + "x".repeat(200) + "\"";
       String response =
           h.raw(
@@ -325,16 +315,41 @@ final class RestApiTest {
   }
 
   @Test
-  void refusedPostWithABody_saysConnectionClose_soNoClientReusesTheConnection() throws Exception {
+  void refusedPostWithABody_saysConnectionClose_andReachesAClientThatSendsAllFirst()
+      throws Exception {
     try (Harness h =
         Harness.start(
             b -> b.publishEndpoint(true).authenticator(Authenticator.token("s3cret", "script")))) {
-      String answer =
-          h.raw(
-              "POST /api/topics/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                  + "Content-Length: 10\r\n\r\n{\"done\":1}");
+      String head =
+          "POST /api/topics/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";
+      String answer = h.raw(head + "Content-Length: 10\r\n\r\n{\"done\":1}");
       assertThat(answer).startsWith("HTTP/1.1 401");
       assertThat(answer.toLowerCase(java.util.Locale.ROOT)).contains("connection: close");
+      // A body the server never reads, sent whole before reading: the answer, not a reset.
+      assertThat(h.sendAllThenRead(head, 512 * 1024))
+          .startsWith("HTTP/1.1 401")
+          .contains("\"code\":\"unauthorized\"");
     }
+  }
+
+  @Test
+  void refusedOversizeBody_sentBeforeReading_getsThe413_notAReset() throws Exception {
+    try (Harness h = openPublishing(1024)) {
+      String answer =
+          h.sendAllThenRead(
+              "POST /api/topics/t HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n",
+              1 << 20);
+      assertThat(answer).startsWith("HTTP/1.1 413").contains("\"code\":\"payload_too_large\"");
+      assertThat(h.hub.topic("t")).isEmpty();
+    }
+  }
+
+  /** A transport whose publish endpoint takes anyone's bodies of at most {@code maxBytes}. */
+  private static Harness openPublishing(int maxBytes) throws Exception {
+    return Harness.start(
+        b ->
+            b.publishEndpoint(true)
+                .authenticator(Authenticator.allowAll())
+                .maxPublishBytes(maxBytes));
   }
 }

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.watchcast.ConnectionManager;
 import io.watchcast.Envelope;
+import io.watchcast.RawJson;
 import io.watchcast.TopicOptions;
+import io.watchcast.testing.Await;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -181,6 +183,36 @@ final class ResumeTest {
         assertThat(Envelope.parse(e.data()).id()).isEqualTo(2);
         assertThat(e.id()).isEqualTo("t~" + epoch + "~2");
       }
+    }
+  }
+
+  @Test
+  void lastEventId_replayLargerThanTheOutboxLimit_resumesWithoutLoss() throws Exception {
+    // Heartbeats, so that the server finds the first stream's cut before the history is published.
+    try (Harness h = Harness.withOutbox(16 * 1024, b -> b.heartbeat(Duration.ofMillis(50)))) {
+      ConnectionManager hub = h.hub;
+      hub.publish("t", 0);
+      String id;
+      try (SseClient c = h.stream("/events?topic=t")) {
+        c.nextOfType("snapshot");
+        id = c.lastEventId();
+      }
+      Await.await(() -> h.transport.streamCount() == 0, "the first stream to end");
+      int missed = 300; // 300 KB of history: almost 20 times the outbox limit
+      for (int i = 0; i < missed; i++) {
+        hub.publish("t", RawJson.of("\"" + "x".repeat(1000) + "\""));
+      }
+      try (SseClient c = h.stream("/events?topic=t", "Last-Event-ID", id)) {
+        c.nextOfType("subscribed");
+        for (long i = 2; i <= missed + 1; i++) {
+          SseClient.Event e = c.next();
+          assertThat(e.event()).as("event %d", i).isEqualTo("update");
+          assertThat(Envelope.parse(e.data()).id()).isEqualTo(i);
+        }
+        hub.publish("t", 1);
+        assertThat(Envelope.parse(c.next().data()).id()).isEqualTo(missed + 2L);
+      }
+      assertThat(hub.stats().slowConsumersClosed()).isZero();
     }
   }
 }

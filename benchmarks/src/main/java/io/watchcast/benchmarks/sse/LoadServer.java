@@ -3,6 +3,8 @@ package io.watchcast.benchmarks.sse;
 import com.sun.net.httpserver.HttpServer;
 import io.watchcast.ConnectionManager;
 import io.watchcast.RawJson;
+import io.watchcast.Throttle;
+import io.watchcast.TopicOptions;
 import io.watchcast.sse.SseTransport;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -28,6 +30,10 @@ import java.util.concurrent.locks.LockSupport;
  * its heap, threads and RSS are its own. {@code jetty}: watchcast-transport-sse. {@code jdk}: the
  * baseline, a thread-per-stream {@code com.sun.net.httpserver} handler that writes each event to
  * each stream. Commands on stdin, one answer line on stdout each.
+ *
+ * <p>Arguments: the mode, then for {@code jetty} optionally the transport's {@code sendBufferBytes}
+ * (absent: its default). Topics: {@code load} (every message delivered) and {@code state} ({@code
+ * latest} with a 1 ms window, for the stalled-reader probe).
  */
 public final class LoadServer {
   private static final String PAD = "x".repeat(64);
@@ -41,7 +47,7 @@ public final class LoadServer {
 
     long delivered();
 
-    void publish(byte[] data);
+    void publish(String topic, byte[] data);
 
     @Override
     void close();
@@ -50,8 +56,8 @@ public final class LoadServer {
   public static void main(String[] args) throws Exception {
     Target target =
         switch (args[0]) {
-          case "jetty" -> jetty(null);
-          case "jetty-tls" -> jetty(selfSigned());
+          case "jetty" -> jetty(null, args.length > 1 ? Integer.valueOf(args[1]) : null);
+          case "jetty-tls" -> jetty(selfSigned(), null);
           default -> jdk();
         };
     System.out.println("PORT " + target.port());
@@ -110,8 +116,11 @@ public final class LoadServer {
                   + target.streams());
         }
         case "rate" -> {
+          // rate <messages/s> <seconds> [topic [padBytes]]
           int rate = Integer.parseInt(c[1]);
           double seconds = Double.parseDouble(c[2]);
+          String topic = c.length > 3 ? c[3] : "load";
+          String pad = c.length > 4 ? "x".repeat(Integer.parseInt(c[4])) : PAD;
           long period = 1_000_000_000L / rate;
           long start = System.nanoTime();
           long end = start + (long) (seconds * 1e9);
@@ -122,7 +131,7 @@ public final class LoadServer {
             if (wait > 0) {
               LockSupport.parkNanos(wait);
             }
-            target.publish(payload());
+            target.publish(topic, payload(pad));
             published++;
           }
           System.out.println(
@@ -142,11 +151,17 @@ public final class LoadServer {
             while (published * n - ACKED.get() > (long) window * n && System.nanoTime() < end) {
               LockSupport.parkNanos(20_000);
             }
-            target.publish(payload());
+            target.publish("load", payload(PAD));
             published++;
           }
           System.out.println(
               "DONE published=" + published + " serverDelivered=" + (target.delivered() - d0));
+        }
+        case "cpu" -> {
+          var os =
+              (com.sun.management.OperatingSystemMXBean)
+                  ManagementFactory.getOperatingSystemMXBean();
+          System.out.println("CPU ns=" + os.getProcessCpuTime());
         }
         case "quit" -> {
           target.close();
@@ -161,8 +176,8 @@ public final class LoadServer {
     target.close();
   }
 
-  static byte[] payload() {
-    return ("{\"t\":" + System.nanoTime() + ",\"p\":\"" + PAD + "\"}")
+  static byte[] payload(String pad) {
+    return ("{\"t\":" + System.nanoTime() + ",\"p\":\"" + pad + "\"}")
         .getBytes(StandardCharsets.US_ASCII);
   }
 
@@ -186,8 +201,11 @@ public final class LoadServer {
         .server;
   }
 
-  static Target jetty(javax.net.ssl.SSLContext tls) throws Exception {
-    ConnectionManager hub = ConnectionManager.builder().build();
+  static Target jetty(javax.net.ssl.SSLContext tls, Integer sendBufferBytes) throws Exception {
+    ConnectionManager hub =
+        ConnectionManager.builder()
+            .topic("state", TopicOptions.of(Throttle.latest(Duration.ofMillis(1))))
+            .build();
     SseTransport.Builder b =
         SseTransport.builder(hub)
             .maxStreams(50_000)
@@ -195,6 +213,9 @@ public final class LoadServer {
             .heartbeat(Duration.ofSeconds(1));
     if (tls != null) {
       b.tls(tls);
+    }
+    if (sendBufferBytes != null) {
+      b.sendBufferBytes(sendBufferBytes);
     }
     SseTransport sse = b.build().start();
     return new Target() {
@@ -214,8 +235,8 @@ public final class LoadServer {
       }
 
       @Override
-      public void publish(byte[] data) {
-        hub.publish("load", new RawJson(data));
+      public void publish(String topic, byte[] data) {
+        hub.publish(topic, new RawJson(data));
       }
 
       @Override
@@ -296,7 +317,7 @@ public final class LoadServer {
       }
 
       @Override
-      public void publish(byte[] data) {
+      public void publish(String topic, byte[] data) {
         // The same envelope and SSE framing as the transport, built once per publish.
         long id = ids.incrementAndGet();
         String json =

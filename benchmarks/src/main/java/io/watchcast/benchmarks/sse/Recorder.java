@@ -81,6 +81,11 @@ final class Recorder {
     private long value;
 
     void scan(Recorder r, java.nio.ByteBuffer buf, int from, int to, long now) {
+      scan(t -> r.record(t, now), buf, from, to);
+    }
+
+    /** Calls {@code sink} with each publish time found. */
+    void scan(java.util.function.LongConsumer sink, java.nio.ByteBuffer buf, int from, int to) {
       for (int i = from; i < to; i++) {
         byte c = buf.get(i);
         if (digits) {
@@ -88,7 +93,7 @@ final class Recorder {
             value = value * 10 + (c - '0');
             continue;
           }
-          r.record(value, now);
+          sink.accept(value);
           digits = false;
           value = 0;
         }

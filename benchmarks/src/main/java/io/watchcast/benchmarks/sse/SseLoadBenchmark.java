@@ -23,11 +23,21 @@ import java.util.concurrent.locks.LockSupport;
  * java -cp benchmarks/target/benchmarks.jar io.watchcast.benchmarks.sse.SseLoadBenchmark \
  *     [streams=100,1000,10000] [seconds=8] [servers=jetty,jdk] [h2c=true] [h2tls=true]
  *     [floor=true] [serverHeap=1g]      (servers=jetty-tls: only the h2-over-TLS run)
+ *
+ * # the transport's send buffer: each value in turn, in rounds (A/B/A/B...), one server JVM each
+ * java -cp benchmarks/target/benchmarks.jar io.watchcast.benchmarks.sse.SseLoadBenchmark \
+ *     sendBuffers=0,65536 [rounds=5] [streams=1000] [seconds=8] [stallSeconds=10] [stallRate=200]
  * </pre>
  *
  * Per stream count: open the streams; server heap/threads/RSS after GC; a paced run at 100
  * messages/s; a full-speed run (closed loop: the publisher keeps at most 8 messages per stream not
  * yet written to a socket). Results are printed as Markdown table rows.
+ *
+ * <p>With {@code sendBuffers} (the transport's {@code sendBufferBytes}; 0 = the operating system's
+ * autotuned buffer), only that comparison runs: per round and value, a fresh server JVM; the
+ * stalled-reader probe ({@link StallProbe}; {@code stallSeconds=0} skips it); then full speed to
+ * the first stream count over HTTP/1.1 and over h2c on one connection, with the server's CPU time
+ * per delivery. Medians and ranges per value at the end.
  */
 public final class SseLoadBenchmark {
 
@@ -43,7 +53,8 @@ public final class SseLoadBenchmark {
       long heapPerStream,
       int threads,
       long rssMb,
-      int streamsAfter) {}
+      int streamsAfter,
+      double serverCpuUsPerDelivery) {}
 
   /** Full speed: messages per stream published but not yet received by the client. */
   static final int WINDOW = 4;
@@ -57,6 +68,11 @@ public final class SseLoadBenchmark {
   static boolean h2tls = true;
   static String serverJvmArg = "-Dwatchcast.benchmark=true";
   static String serverHeap = "1g";
+  static int[] sendBuffers;
+  static int rounds = 5;
+  static double stallSeconds = 10;
+  static int stallRate = 200;
+  static int stallPad = 1000;
 
   /**
    * Above this many streams the thread-per-stream baseline is only opened and measured at rest: in
@@ -85,6 +101,13 @@ public final class SseLoadBenchmark {
         case "serverJvmArg" -> serverJvmArg = kv[1];
         case "serverHeap" -> serverHeap = kv[1];
         case "baselineMaxLoadStreams" -> baselineMaxLoadStreams = Integer.parseInt(kv[1]);
+        case "sendBuffers" ->
+            sendBuffers =
+                java.util.Arrays.stream(kv[1].split(",")).mapToInt(Integer::parseInt).toArray();
+        case "rounds" -> rounds = Integer.parseInt(kv[1]);
+        case "stallSeconds" -> stallSeconds = Double.parseDouble(kv[1]);
+        case "stallRate" -> stallRate = Integer.parseInt(kv[1]);
+        case "stallPad" -> stallPad = Integer.parseInt(kv[1]);
         default -> throw new IllegalArgumentException("unknown option " + a);
       }
     }
@@ -95,6 +118,10 @@ public final class SseLoadBenchmark {
         java.util.Arrays.toString(streamCounts),
         seconds,
         serverHeap);
+    if (sendBuffers != null) {
+      compareSendBuffers();
+      return;
+    }
     List<Row> rows = new ArrayList<>();
     if (floor) {
       // The kernel's floor at the same rate: one write per event per socket, no JVM, no HTTP.
@@ -120,7 +147,8 @@ public final class SseLoadBenchmark {
                   -1,
                   2,
                   0,
-                  n));
+                  n,
+                  Double.NaN));
         }
       }
     }
@@ -130,15 +158,7 @@ public final class SseLoadBenchmark {
       }
       try (Child child = new Child(server)) {
         Recorder rec = new Recorder();
-        String[] idle = child.command("stats").split(" ");
-        long heap0 = value(idle, "heap");
-        // Warm-up: 100 streams, full speed, not recorded.
-        try (NioSseClient warm = new NioSseClient(rec)) {
-          warm.open(child.address(), "/events?topic=load", 100);
-          child.command("await 100");
-          child.command("rate 1000 3");
-        }
-        child.command("await 0");
+        long heap0 = warmUp(child, rec);
         for (int n : streamCounts) {
           try (NioSseClient client = new NioSseClient(rec)) {
             try {
@@ -167,10 +187,11 @@ public final class SseLoadBenchmark {
                       (value(stats, "heap") - heap0) / n,
                       (int) value(stats, "threads"),
                       value(stats, "rssKb") / 1024,
-                      n));
+                      n,
+                      Double.NaN));
               continue;
             }
-            measure(rows, child, rec, server, "HTTP/1.1", n, heap0, got, client.open::get);
+            measure(rows, child, rec, server, "HTTP/1.1", n, heap0, got, client.open::get, true);
           }
           child.command("await 0");
         }
@@ -190,7 +211,8 @@ public final class SseLoadBenchmark {
                   n,
                   heap0,
                   got,
-                  () -> n);
+                  () -> n,
+                  true);
             }
             child.command("await 0");
           }
@@ -210,7 +232,8 @@ public final class SseLoadBenchmark {
             client.open(child.address(), "/events?topic=load", 1, n);
             String got = child.command("await " + n);
             awaitHeaders(() -> client.headersSeen.get(), n);
-            measure(rows, child, rec, "jetty", "h2 (TLS), 1 connection", n, heap0, got, () -> n);
+            measure(
+                rows, child, rec, "jetty", "h2 (TLS), 1 connection", n, heap0, got, () -> n, true);
           }
           child.command("await 0");
         }
@@ -261,7 +284,133 @@ public final class SseLoadBenchmark {
     }
   }
 
-  private static void measure(
+  /** Full speed to 100 streams, not recorded; returns the server's heap before any stream. */
+  private static long warmUp(Child child, Recorder rec) throws Exception {
+    long heap0 = value(child.command("stats").split(" "), "heap");
+    try (NioSseClient warm = new NioSseClient(rec)) {
+      warm.open(child.address(), "/events?topic=load", 100);
+      child.command("await 100");
+      child.command("rate 1000 3");
+    }
+    child.command("await 0");
+    return heap0;
+  }
+
+  /**
+   * The transport's send buffer, each value of {@code sendBuffers} in turn per round, each in a
+   * fresh server JVM: the stalled-reader probe, then full speed over HTTP/1.1 and h2c.
+   */
+  private static void compareSendBuffers() throws Exception {
+    int n = streamCounts[0];
+    String[] metrics = {"h1", "h2c", "h1cpu", "h2cpu", "backlog", "stale", "current"};
+    java.util.Map<String, List<Double>> values = new java.util.LinkedHashMap<>();
+    List<Row> rows = new ArrayList<>();
+    for (int round = 1; round <= rounds; round++) {
+      for (int sb : sendBuffers) {
+        String label = "sendBufferBytes=" + sb;
+        try (Child child = new Child("jetty", Integer.toString(sb))) {
+          StallProbe.Result stall =
+              stallSeconds > 0
+                  ? StallProbe.run(child, stallRate, stallSeconds, stallPad)
+                  : new StallProbe.Result(Double.NaN, -1, Double.NaN);
+          if (stallSeconds > 0) {
+            System.out.printf(
+                "round %d, %s: stalled latest stream: %s%n",
+                round, label, StallProbe.describe(stall));
+          }
+          Recorder rec = new Recorder();
+          long heap0 = warmUp(child, rec);
+          Row h1;
+          try (NioSseClient client = new NioSseClient(rec)) {
+            client.open(child.address(), "/events?topic=load", n);
+            String got = child.command("await " + n);
+            awaitHeaders(() -> client.headersSeen.get(), n);
+            h1 =
+                measure(
+                    rows, child, rec, label, "HTTP/1.1", n, heap0, got, client.open::get, false);
+          }
+          child.command("await 0");
+          Row h2;
+          try (H2SseClient client = new H2SseClient(rec)) {
+            client.open(child.address(), "/events?topic=load", 1, n);
+            String got = child.command("await " + n);
+            awaitHeaders(() -> client.headersSeen.get(), n);
+            h2 =
+                measure(
+                    rows, child, rec, label, "h2c, 1 connection", n, heap0, got, () -> n, false);
+          }
+          double[] v = {
+            h1.deliveriesPerSec,
+            h2.deliveriesPerSec,
+            h1.serverCpuUsPerDelivery,
+            h2.serverCpuUsPerDelivery,
+            stall.backlogSeconds(),
+            stall.staleBytes(),
+            stall.currentMs()
+          };
+          for (int i = 0; i < metrics.length; i++) {
+            values.computeIfAbsent(sb + " " + metrics[i], k -> new ArrayList<>()).add(v[i]);
+          }
+        }
+      }
+    }
+    System.out.println();
+    System.out.println(HEADER);
+    rows.forEach(SseLoadBenchmark::printRow);
+    System.out.println();
+    System.out.println("| sendBufferBytes | metric | median | range | runs in order |");
+    System.out.println("|---|---|---|---|---|");
+    String[] names = {
+      "full speed, HTTP/1.1, deliveries/s",
+      "full speed, h2c (1 connection), deliveries/s",
+      "full speed, HTTP/1.1, server CPU µs/delivery",
+      "full speed, h2c (1 connection), server CPU µs/delivery",
+      "stalled `latest`: backlog, s",
+      "stalled `latest`: bytes read to the current value",
+      "stalled `latest`: ms to the current value"
+    };
+    String[] formats = {"%,.0f", "%,.0f", "%.2f", "%.2f", "%.2f", "%,.0f", "%.1f"};
+    for (int i = 0; i < metrics.length; i++) {
+      for (int sb : sendBuffers) {
+        List<Double> l = values.get(sb + " " + metrics[i]);
+        if (l.stream().allMatch(x -> Double.isNaN(x) || x < 0)) {
+          continue; // the stall probe was skipped
+        }
+        String f = formats[i];
+        System.out.printf(
+            Locale.ROOT,
+            "| %d | %s | %s | %s – %s | %s |%n",
+            sb,
+            names[i],
+            String.format(Locale.ROOT, f, median(l)),
+            String.format(Locale.ROOT, f, java.util.Collections.min(l)),
+            String.format(Locale.ROOT, f, java.util.Collections.max(l)),
+            l.stream()
+                .map(x -> String.format(Locale.ROOT, f, x))
+                .collect(java.util.stream.Collectors.joining(", ")));
+      }
+    }
+    if (sendBuffers.length == 2) {
+      for (int i = 0; i < 4; i++) {
+        System.out.printf(
+            Locale.ROOT,
+            "ratio of medians, %s: %d / %d = %.3f%n",
+            names[i],
+            sendBuffers[1],
+            sendBuffers[0],
+            median(values.get(sendBuffers[1] + " " + metrics[i]))
+                / median(values.get(sendBuffers[0] + " " + metrics[i])));
+      }
+    }
+  }
+
+  private static double median(List<Double> l) {
+    double[] a = l.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+    return a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+  }
+
+  /** Measures one configuration; returns the full-speed row. {@code paced}: 100 msg/s first. */
+  private static Row measure(
       List<Row> rows,
       Child child,
       Recorder rec,
@@ -270,7 +419,8 @@ public final class SseLoadBenchmark {
       int n,
       long heap0,
       String awaited,
-      java.util.function.IntSupplier clientOpen)
+      java.util.function.IntSupplier clientOpen,
+      boolean paced)
       throws Exception {
     String[] stats = child.command("stats").split(" ");
     long heapPerStream = (value(stats, "heap") - heap0) / n;
@@ -283,36 +433,43 @@ public final class SseLoadBenchmark {
     System.out.printf(
         "%s %s %d streams: %s, %s%n", server, transport, n, awaited, String.join(" ", stats));
 
-    // Paced: 100 messages/s.
-    rec.reset();
-    long t0 = System.nanoTime();
-    String done = child.command("rate " + rate + " " + seconds);
-    long published = value(done.split(" "), "published");
-    drain(rec, published * n);
-    double elapsed = (System.nanoTime() - t0) / 1e9;
-    rows.add(
-        new Row(
-            server,
-            transport,
-            n,
-            rate + " msg/s",
-            rec.deliveries() / elapsed,
-            (double) rate * n,
-            rec.quantileMs(0.5),
-            rec.quantileMs(0.99),
-            heapPerStream,
-            threads,
-            rss,
-            clientOpen.getAsInt()));
-    System.out.printf(
-        Locale.ROOT,
-        "  rate: %s, received %d of %d in %.1fs, p50 %.2f ms, p99 %.2f ms%n",
-        done,
-        rec.deliveries(),
-        published * n,
-        elapsed,
-        rec.quantileMs(0.5),
-        rec.quantileMs(0.99));
+    long t0;
+    String done;
+    long published;
+    double elapsed;
+    if (paced) {
+      // Paced: 100 messages/s.
+      rec.reset();
+      t0 = System.nanoTime();
+      done = child.command("rate " + rate + " " + seconds);
+      published = value(done.split(" "), "published");
+      drain(rec, published * n);
+      elapsed = (System.nanoTime() - t0) / 1e9;
+      rows.add(
+          new Row(
+              server,
+              transport,
+              n,
+              rate + " msg/s",
+              rec.deliveries() / elapsed,
+              (double) rate * n,
+              rec.quantileMs(0.5),
+              rec.quantileMs(0.99),
+              heapPerStream,
+              threads,
+              rss,
+              clientOpen.getAsInt(),
+              Double.NaN));
+      System.out.printf(
+          Locale.ROOT,
+          "  rate: %s, received %d of %d in %.1fs, p50 %.2f ms, p99 %.2f ms%n",
+          done,
+          rec.deliveries(),
+          published * n,
+          elapsed,
+          rec.quantileMs(0.5),
+          rec.quantileMs(0.99));
+    }
 
     // Full speed, closed loop on what this client received.
     rec.reset();
@@ -329,6 +486,7 @@ public final class SseLoadBenchmark {
             },
             "acker");
     acker.setDaemon(true);
+    long cpu0 = value(child.command("cpu").split(" "), "ns");
     acker.start();
     try {
       done = child.command("full " + seconds + " " + WINDOW);
@@ -339,8 +497,10 @@ public final class SseLoadBenchmark {
     published = value(done.split(" "), "published");
     drain(rec, published * n);
     elapsed = (System.nanoTime() - t0) / 1e9;
+    // The server's CPU time per delivery: what other load on the machine inflates least.
+    double cpuUs = (value(child.command("cpu").split(" "), "ns") - cpu0) / 1e3 / rec.deliveries();
     String[] after = child.command("stats").split(" ");
-    rows.add(
+    Row full =
         new Row(
             server,
             transport,
@@ -353,7 +513,9 @@ public final class SseLoadBenchmark {
             heapPerStream,
             (int) value(after, "threads"),
             value(after, "rssKb") / 1024,
-            clientOpen.getAsInt()));
+            clientOpen.getAsInt(),
+            cpuUs);
+    rows.add(full);
     System.out.printf(
         Locale.ROOT,
         "  full: %s, received %d of %d in %.1fs, p50 %.2f ms, p99 %.2f ms; %s%n",
@@ -364,6 +526,7 @@ public final class SseLoadBenchmark {
         rec.quantileMs(0.5),
         rec.quantileMs(0.99),
         String.join(" ", after));
+    return full;
   }
 
   /** Waits until the client has received {@code expected} deliveries, or 30 s. */
@@ -390,11 +553,12 @@ public final class SseLoadBenchmark {
     final PrintWriter in;
     final int port;
 
-    Child(String mode) throws Exception {
+    Child(String mode, String... args) throws Exception {
       String java =
           System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
-      process =
-          new ProcessBuilder(
+      List<String> command =
+          new ArrayList<>(
+              List.of(
                   java,
                   "-Xms" + serverHeap,
                   "-Xmx" + serverHeap,
@@ -403,9 +567,9 @@ public final class SseLoadBenchmark {
                   "-cp",
                   System.getProperty("java.class.path"),
                   LoadServer.class.getName(),
-                  mode)
-              .redirectError(ProcessBuilder.Redirect.INHERIT)
-              .start();
+                  mode));
+      command.addAll(List.of(args));
+      process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
       out =
           new BufferedReader(
               new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
