@@ -3,6 +3,7 @@ package io.watchcast.websocket;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
 import java.net.URLDecoder;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
@@ -24,6 +25,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -62,6 +64,9 @@ final class Engine extends WebSocketServer {
   private final AtomicInteger admitted = new AtomicInteger();
   private final ConcurrentHashMap<InetAddress, Integer> perAddress = new ConcurrentHashMap<>();
   private volatile ScheduledExecutorService housekeeping;
+  // Slow consumers' sockets, shut down for output, until their reset (HookedChannel#close).
+  private final Set<HookedChannel> awaitingReset = ConcurrentHashMap.newKeySet();
+  private volatile boolean shutDown;
   final Writer writer = new Writer();
   final Lingerer lingerer;
 
@@ -106,6 +111,12 @@ final class Engine extends WebSocketServer {
 
     @Override
     public ByteChannel wrapChannel(SocketChannel channel, SelectionKey key) throws IOException {
+      if (transport.sendBufferBytes > 0) {
+        // Bounds what the kernel holds for a client that stops reading, so that backpressure
+        // reaches the hub's queue (conflation, slow-consumer close) instead of megabytes of old
+        // frames waiting in an autotuned buffer.
+        channel.setOption(StandardSocketOptions.SO_SNDBUF, transport.sendBufferBytes);
+      }
       WebSocketImpl ws = (WebSocketImpl) key.attachment();
       WsConnection c = new WsConnection(Engine.this, ws, "ws-" + IDS.incrementAndGet());
       try {
@@ -350,6 +361,38 @@ final class Engine extends WebSocketServer {
     }
   }
 
+  /** Resets a slow consumer's socket at its close timeout ({@link WsConnection#reset()}). */
+  void resetLater(WsConnection c, long delayNanos) {
+    ScheduledExecutorService s = housekeeping;
+    if (s != null) {
+      try {
+        s.schedule(c::reset, delayNanos, TimeUnit.NANOSECONDS);
+        return;
+      } catch (RejectedExecutionException e) {
+        // shutting down
+      }
+    }
+    c.reset();
+  }
+
+  /** Keeps {@code ch} until its reset; false when shutting down (reset it now). */
+  boolean awaitReset(HookedChannel ch) {
+    awaitingReset.add(ch);
+    if (shutDown) {
+      awaitingReset.remove(ch);
+      return false;
+    }
+    return true;
+  }
+
+  void resetDone(HookedChannel ch) {
+    awaitingReset.remove(ch);
+  }
+
+  int awaitingReset() {
+    return awaitingReset.size();
+  }
+
   void shutdown() {
     writer.stop();
     ScheduledExecutorService s = housekeeping;
@@ -371,6 +414,10 @@ final class Engine extends WebSocketServer {
       } catch (RuntimeException e) {
         log.debug("Dropping {} failed", c, e);
       }
+    }
+    shutDown = true;
+    for (HookedChannel ch : awaitingReset) {
+      ch.reset();
     }
     synchronized (tlsLock) {
       if (tlsTasks != null) {

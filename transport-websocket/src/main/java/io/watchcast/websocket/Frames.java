@@ -64,6 +64,41 @@ final class Frames {
     return ByteBuffer.wrap(out);
   }
 
+  /**
+   * Where the frame that holds index {@code at} of {@code b} ends, for a buffer of whole server
+   * frames from index 0 (so that a buffer the socket has partly taken can be cut after the frame it
+   * is in). The buffer's limit if it does not start with frames (an HTTP response) or {@code at} is
+   * past them.
+   */
+  static int endOfFrame(ByteBuffer b, int at) {
+    int start = 0;
+    int limit = b.limit();
+    while (start + 2 <= limit) {
+      int opcode = b.get(start) & 0xFF;
+      if ((opcode & 0x70) != 0 || (opcode & 0x0F) > 0x0A) {
+        return limit; // not a frame we made
+      }
+      int length = b.get(start + 1) & 0x7F;
+      int header = headerLength(length == 127 ? 0x10000 : length == 126 ? 126 : length);
+      if (start + header > limit) {
+        return limit;
+      }
+      long payload =
+          length < 126
+              ? length
+              : length == 126 ? b.getShort(start + 2) & 0xFFFF : b.getLong(start + 2);
+      long end = start + header + payload;
+      if (payload < 0 || end > limit) {
+        return limit;
+      }
+      if (end > at) {
+        return (int) end;
+      }
+      start = (int) end;
+    }
+    return limit;
+  }
+
   /** {@code s} cut to at most {@code maxBytes} of UTF-8, on a character boundary. */
   static String truncateUtf8(String s, int maxBytes) {
     byte[] b = s.getBytes(StandardCharsets.UTF_8);

@@ -5,6 +5,8 @@ import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
 import java.nio.channels.SocketChannel;
+import java.util.Iterator;
+import java.util.Queue;
 import org.java_websocket.WrappedByteChannel;
 
 /**
@@ -15,6 +17,11 @@ import org.java_websocket.WrappedByteChannel;
  * dropped dead peer is reset, anything else is closed. Read by the selector thread; written by the
  * selector thread and, for idle connections, by the transport's writer thread ({@link #writeNow}),
  * one at a time.
+ *
+ * <p>A slow consumer's socket is not simply closed: {@link #dropUnsent} leaves its close frame
+ * right behind what the kernel holds, {@link #close()} sends a FIN behind that frame and keeps the
+ * socket open, and {@link #reset()} ends it with a reset at {@link WsConnection#resetDue() the
+ * deadline}, so that an orphaned socket never keeps old frames in the kernel for its client.
  */
 class HookedChannel implements ByteChannel {
   private final SocketChannel socket;
@@ -111,6 +118,21 @@ class HookedChannel implements ByteChannel {
   @Override
   public void close() throws IOException {
     try {
+      if (connection.resetting()) {
+        // A slow consumer (Java-WebSocket closes once its queue, the close frame last, is written):
+        // a FIN behind the close frame for a client that reads it in time, a reset at the deadline.
+        // Over TLS no close_notify: sending it closes the socket.
+        if (connection.resetDue() || !connection.engine.awaitReset(this)) {
+          reset();
+          return;
+        }
+        try {
+          socket.shutdownOutput();
+        } catch (IOException e) {
+          reset(); // the client is gone
+        }
+        return;
+      }
       if (connection.resetOnClose()) {
         socket.setOption(StandardSocketOptions.SO_LINGER, 0);
         socket.close();
@@ -154,6 +176,54 @@ class HookedChannel implements ByteChannel {
     } else {
       socket.close();
     }
+  }
+
+  /**
+   * Closes the socket with a reset (SO_LINGER 0), so that the kernel drops what it still holds for
+   * the client: the client reads what its own receive buffer holds, then the reset. Idempotent; any
+   * thread.
+   */
+  void reset() {
+    connection.engine.resetDone(this);
+    try {
+      socket.setOption(StandardSocketOptions.SO_LINGER, 0);
+    } catch (IOException | RuntimeException e) {
+      // closed already
+    }
+    try {
+      socket.close();
+    } catch (IOException e) {
+      // nothing left to release
+    }
+  }
+
+  /**
+   * Drops what waits in Java-WebSocket's {@code queue} for this connection, but the rest of a frame
+   * the socket has partly taken, so that what is queued next follows what the kernel holds. The
+   * head of the queue is cut, never removed: the selector may be about to write it and then poll
+   * it. Call with the connection's monitor held; takes the write lock, so no write is under way.
+   */
+  void dropUnsent(Queue<ByteBuffer> queue) {
+    synchronized (writeLock) {
+      Iterator<ByteBuffer> it = queue.iterator();
+      boolean head = true;
+      while (it.hasNext()) {
+        ByteBuffer b = it.next();
+        if (keep(b)) {
+          // a marker, or written
+        } else if (head) {
+          b.limit(b.position() == 0 ? 0 : Frames.endOfFrame(b, b.position()));
+        } else {
+          it.remove();
+        }
+        head = false;
+      }
+    }
+  }
+
+  /** Whether {@link #dropUnsent} must leave {@code b} as it is. */
+  boolean keep(ByteBuffer b) {
+    return b == Frames.PULL || !b.hasRemaining();
   }
 
   /** Whether reads and writes go through TLS. */
@@ -233,6 +303,12 @@ class HookedChannel implements ByteChannel {
         owner.engine.onWriteDemand(owner.ws);
       }
       return read;
+    }
+
+    /** Also the marker that keeps the queue open while records wait (and it may be the head). */
+    @Override
+    boolean keep(ByteBuffer b) {
+      return b == flush || super.keep(b);
     }
 
     /** Records made but not yet written (the housekeeping tick re-arms write interest). */

@@ -66,7 +66,10 @@ import javax.net.ssl.SSLContext;
  *   <tr><td>{@link Builder#connectionLostTimeout}: WebSocket ping every interval</td><td>30 s</td>
  *       <td>no pong for 1.5 intervals: connection reset (1006)</td></tr>
  *   <tr><td>{@link Builder#closeTimeout}: from a close's start until the socket closes</td>
- *       <td>5 s</td><td>connection dropped</td></tr>
+ *       <td>5 s</td><td>connection dropped (a slow consumer's: reset)</td></tr>
+ *   <tr><td>{@link Builder#sendBufferBytes}: the kernel's send buffer of each connection</td>
+ *       <td>{@value #DEFAULT_SEND_BUFFER_BYTES} bytes (Linux doubles it)</td>
+ *       <td>frames wait in the hub's queue</td></tr>
  *   <tr><td>outbound queue (the hub's {@link Limits#maxQueuedBytes()})</td><td>1 MiB</td>
  *       <td>{@code latest} topics conflate; otherwise close 1008 {@code slow_consumer}</td></tr>
  *   <tr><td>client message rate, subscriptions (the hub's {@link Limits})</td><td>50/s, 256</td>
@@ -83,6 +86,14 @@ import javax.net.ssl.SSLContext;
  * Builder#closeTimeout} runs out, so that the close frame arrives rather than being lost to the
  * reset the kernel sends when a socket is closed with unread input.
  *
+ * <p>A slow consumer's close is not queued behind its backlog: what still waits for it in the
+ * transport is dropped (but the rest of a frame the socket has partly taken), so the 1008 frame
+ * directly follows what the kernel's socket buffers already hold, about twice {@link
+ * Builder#sendBufferBytes} plus the client's receive buffer. A client that reads it within {@link
+ * Builder#closeTimeout} sees 1008 and then the end of the stream; at that timeout the connection is
+ * reset, so a client still stalled reads what its own receive buffer holds and then the reset (a
+ * browser reports 1006).
+ *
  * <h2>Fan-out and memory</h2>
  *
  * Each message is framed once (a complete server text frame, cached on the message) and the same
@@ -90,7 +101,9 @@ import javax.net.ssl.SSLContext;
  * {@value #MAX_BATCH_BYTES} bytes) concatenated and written straight to its socket by the writer
  * thread; a backlogged one gets them from the selector in one buffer once its previous write has
  * left. A client that stops reading therefore holds at most one batch in the socket layer plus its
- * hub queue ({@link Limits#maxQueuedBytes()}), never more.
+ * hub queue ({@link Limits#maxQueuedBytes()}), never more, and at most the send buffer in the
+ * kernel ({@link Builder#sendBufferBytes}): once that is full, the hub's queue fills, where {@code
+ * latest} topics conflate and others close the connection as a slow consumer.
  *
  * <h2>Threads</h2>
  *
@@ -116,6 +129,9 @@ public final class WebSocketTransport implements AutoCloseable {
   /** The most bytes of frames handed to the socket layer per connection at once. */
   public static final int MAX_BATCH_BYTES = 64 * 1024;
 
+  /** The default of {@link Builder#sendBufferBytes}: SO_SNDBUF of each connection's socket. */
+  public static final int DEFAULT_SEND_BUFFER_BYTES = 128 * 1024;
+
   final ConnectionManager hub;
   final InetSocketAddress bindAddress;
   final String path;
@@ -128,6 +144,7 @@ public final class WebSocketTransport implements AutoCloseable {
   final Duration connectionLostTimeout;
   final Duration handshakeTimeout;
   final Duration closeTimeout;
+  final int sendBufferBytes;
   final SSLContext tls;
 
   private final Object lock = new Object();
@@ -152,6 +169,7 @@ public final class WebSocketTransport implements AutoCloseable {
     this.connectionLostTimeout = b.connectionLostTimeout;
     this.handshakeTimeout = b.handshakeTimeout;
     this.closeTimeout = b.closeTimeout;
+    this.sendBufferBytes = b.sendBufferBytes;
     this.tls = b.tls;
   }
 
@@ -250,6 +268,11 @@ public final class WebSocketTransport implements AutoCloseable {
     return started().maxBufferedBytes();
   }
 
+  /** Slow consumers' sockets shut down for output and waiting for their reset. For tests. */
+  int socketsAwaitingReset() {
+    return started().awaitingReset();
+  }
+
   private Engine started() {
     synchronized (lock) {
       if (engine == null) {
@@ -310,6 +333,7 @@ public final class WebSocketTransport implements AutoCloseable {
     private Duration connectionLostTimeout = Duration.ofSeconds(30);
     private Duration handshakeTimeout = Duration.ofSeconds(10);
     private Duration closeTimeout = Duration.ofSeconds(5);
+    private int sendBufferBytes = DEFAULT_SEND_BUFFER_BYTES;
     private SSLContext tls;
 
     private Builder(ConnectionManager hub) {
@@ -478,11 +502,36 @@ public final class WebSocketTransport implements AutoCloseable {
     /**
      * How long a connection the server closes may take, from the close frame (or HTTP refusal)
      * being queued until the client has read it and closed its side, before the TCP connection is
-     * dropped. Meanwhile the server discards what the client sends. Default 5 s.
+     * dropped. Meanwhile the server discards what the client sends. A slow consumer's connection is
+     * then reset, so that the kernel drops what it still holds for it. Default 5 s.
      */
     public Builder closeTimeout(Duration timeout) {
       once("closeTimeout");
       this.closeTimeout = positive("closeTimeout", timeout);
+      return this;
+    }
+
+    /**
+     * The send buffer (SO_SNDBUF) of each connection's socket: what the kernel holds for a client
+     * that does not read before the transport stops writing to it. Past it, frames wait in the
+     * hub's queue, where {@code latest} topics conflate and other topics close the connection as a
+     * slow consumer; so this bounds how many old frames a stalled client reads when it reads again.
+     * Default {@value #DEFAULT_SEND_BUFFER_BYTES}; 0 leaves the operating system's default.
+     *
+     * <p>Linux doubles the value (for its bookkeeping; {@code getsockopt} reports the double), caps
+     * it at {@code net.core.wmem_max}, and turns off its autotuning of the send buffer for the
+     * socket; without this setting a loopback or LAN connection's buffer grows to {@code
+     * net.ipv4.tcp_wmem}'s maximum (4 MiB by default). A connection sends at most about twice this
+     * value per round trip: 128 KiB allows about 5 MB/s at 50 ms. Raise it for distant clients that
+     * need more than that; a smaller value bounds a stalled client's old frames more tightly but
+     * sends bursts larger than the buffer through the selector (more CPU per delivery).
+     */
+    public Builder sendBufferBytes(int bytes) {
+      once("sendBufferBytes");
+      require(
+          bytes == 0 || (bytes >= 4096 && bytes <= (64 << 20)),
+          "sendBufferBytes must be 0 (the system's default) or 4096 to 67108864, was " + bytes);
+      this.sendBufferBytes = bytes;
       return this;
     }
 

@@ -67,6 +67,33 @@ final class FramesTest {
   }
 
   @Test
+  void endOfFrame_isTheEndOfTheFrameThatHoldsTheIndex() {
+    try (ConnectionManager hub = ConnectionManager.builder().build()) {
+      // Headers of 2, 4 and 10 bytes.
+      ByteBuffer b =
+          Frames.concat(
+              List.of(messageOfSize(hub, 100), messageOfSize(hub, 200), messageOfSize(hub, 70000)));
+      int first = 102;
+      int second = first + 204;
+      int third = second + 70010;
+      assertThat(b.limit()).isEqualTo(third);
+      assertThat(Frames.endOfFrame(b, 1)).isEqualTo(first);
+      assertThat(Frames.endOfFrame(b, first - 1)).isEqualTo(first);
+      assertThat(Frames.endOfFrame(b, first)).isEqualTo(second);
+      assertThat(Frames.endOfFrame(b, second + 5)).isEqualTo(third);
+      assertThat(Frames.endOfFrame(b, third)).isEqualTo(third);
+    }
+  }
+
+  @Test
+  void endOfFrame_ofWhatIsNotFrames_isTheLimit() {
+    ByteBuffer http = ByteBuffer.wrap("HTTP/1.1 101 Switching Protocols\r\n\r\n".getBytes());
+    assertThat(Frames.endOfFrame(http, 3)).isEqualTo(http.limit());
+    ByteBuffer cut = ByteBuffer.wrap(new byte[] {(byte) 0x81, 126, 1});
+    assertThat(Frames.endOfFrame(cut, 1)).isEqualTo(3);
+  }
+
+  @Test
   void truncateUtf8_cutsOnACharacterBoundary() {
     assertThat(Frames.truncateUtf8("abc", 123)).isEqualTo("abc");
     assertThat(Frames.truncateUtf8("ééé", 5)).isEqualTo("éé");

@@ -111,6 +111,9 @@ final class WebSocketTransportTest {
     assertThatThrownBy(() -> b.path("ws")).isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> b.maxConnections(0)).isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> b.maxFrameBytes(10)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> b.sendBufferBytes(1000))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("0 (the system's default)");
     assertThatThrownBy(() -> b.connectionLostTimeout(Duration.ofMillis(1500)))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("whole seconds");

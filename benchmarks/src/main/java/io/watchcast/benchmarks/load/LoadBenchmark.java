@@ -44,12 +44,29 @@ import java.util.concurrent.locks.LockSupport;
  * (the client JVM reports its progress every millisecond), the same for both servers: throughput at
  * bounded latency. In the unpaced runs the hub's 1 MiB per-client budget may close clients that
  * fall behind, by design; the loss column then says how many messages they missed.
+ *
+ * <p>Send buffer, old against new in one run: {@code -Dsndbuf=auto,64k} runs Watchcast once per
+ * value, {@code auto} leaving the kernel's autotuned buffer (the old behaviour) and a size setting
+ * {@code WebSocketTransport.Builder.sendBufferBytes}; {@code -Drepeat=20} repeats that list, so the
+ * runs alternate A/B/A/B and a machine whose load drifts affects both alike ({@code -Dwarmup=1}
+ * runs one more round first, unrecorded). A summary gives each value's median and range and the
+ * ratio to the first value. For example:
+ *
+ * <pre>
+ * java -Xmx2g -Dservers=watchcast -Dmodes=full,unpaced -Dsndbuf=auto,64k -Drepeat=20 -Dwarmup=1 \
+ *     -cp benchmarks/target/benchmarks.jar io.watchcast.benchmarks.load.LoadBenchmark clients=1000
+ * </pre>
  */
 public final class LoadBenchmark {
   static final int WINDOW = Integer.getInteger("window", 20);
   // For focused runs: -Dmodes=fixed -Dservers=watchcast (the table then has only those rows).
   static final String MODES = System.getProperty("modes", "full,unpaced,fixed");
   static final String SERVERS = System.getProperty("servers", "watchcast,baseline,floor");
+  // The send buffers to compare (-1: the transport's default, 0: the kernel's, autotuned).
+  static final int[] SEND_BUFFERS = sendBuffers(System.getProperty("sndbuf", "default"));
+  static final int REPEAT = Integer.getInteger("repeat", 1);
+  // Rounds of that list run first and not recorded (JIT, first connections).
+  static final int WARMUP = Integer.getInteger("warmup", 0);
   static final String PAD = "p".repeat(88);
 
   private final MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
@@ -87,7 +104,15 @@ public final class LoadBenchmark {
         int rate = n >= 10_000 ? 10 : 100;
         int seconds = quick ? 3 : 10;
         if (SERVERS.contains("watchcast")) {
-          runWatchcast(n, fullK, rate, seconds);
+          for (int r = -WARMUP; r < REPEAT; r++) {
+            int recorded = rows.size();
+            for (int sendBuffer : SEND_BUFFERS) {
+              runWatchcast(n, fullK, rate, seconds, sendBuffer);
+            }
+            if (r < 0) {
+              rows.subList(recorded, rows.size()).clear();
+            }
+          }
         }
         if (SERVERS.contains("baseline")) {
           runBaseline(n, fullK, rate, seconds);
@@ -102,6 +127,33 @@ public final class LoadBenchmark {
       client.destroy();
     }
     printTable();
+    printComparison();
+  }
+
+  /** {@code "auto,64k,262144"}: 0 for auto (the kernel's), bytes otherwise; "default": -1. */
+  static int[] sendBuffers(String list) {
+    String[] p = list.split(",");
+    int[] out = new int[p.length];
+    for (int i = 0; i < p.length; i++) {
+      String v = p[i].trim().toLowerCase(Locale.ROOT);
+      out[i] =
+          v.equals("default")
+              ? -1
+              : v.equals("auto")
+                  ? 0
+                  : v.endsWith("k")
+                      ? Integer.parseInt(v.substring(0, v.length() - 1)) * 1024
+                      : Integer.parseInt(v);
+    }
+    return out;
+  }
+
+  /** The server column: "watchcast", or with the send buffer when the run compares them. */
+  private static String watchcastLabel(int sendBuffer) {
+    if (sendBuffer < 0) {
+      return "watchcast";
+    }
+    return "watchcast sndbuf=" + (sendBuffer == 0 ? "auto" : (sendBuffer / 1024) + " KiB");
   }
 
   private void startClient() throws Exception {
@@ -197,14 +249,17 @@ public final class LoadBenchmark {
 
   // ---------------------------------------------------------------------------------------------
 
-  private void runWatchcast(int n, int fullK, int rate, int seconds) throws Exception {
+  private void runWatchcast(int n, int fullK, int rate, int seconds, int sendBuffer)
+      throws Exception {
     long heapBefore = heapAfterGc();
     ConnectionManager hub = ConnectionManager.builder().limits(Limits.defaults()).build();
-    WebSocketTransport ws =
-        WebSocketTransport.builder(hub)
-            .maxConnections(n + 100)
-            .maxConnectionsPerAddress(n + 100)
-            .build();
+    WebSocketTransport.Builder builder =
+        WebSocketTransport.builder(hub).maxConnections(n + 100).maxConnectionsPerAddress(n + 100);
+    if (sendBuffer >= 0) {
+      builder.sendBufferBytes(sendBuffer);
+    }
+    WebSocketTransport ws = builder.build();
+    String server = watchcastLabel(sendBuffer);
     ws.start();
     try {
       String topic = "load";
@@ -227,7 +282,7 @@ public final class LoadBenchmark {
       if (MODES.contains("full")) { // Full speed, paced by the clients' progress.
         WebSocketStats before0 = ws.stats();
         measured(
-            "watchcast",
+            server,
             n,
             "full speed, paced",
             fullK,
@@ -254,7 +309,7 @@ public final class LoadBenchmark {
         long slowBefore = hub.stats().slowConsumersClosed();
         String unpacedTopic = topic;
         measured(
-            "watchcast",
+            server,
             n,
             "unpaced",
             fullK,
@@ -275,7 +330,7 @@ public final class LoadBenchmark {
         int k = rate * seconds;
         String fixedTopic = topic;
         measured(
-            "watchcast",
+            server,
             n,
             rate + " msg/s",
             k,
@@ -504,7 +559,7 @@ public final class LoadBenchmark {
     System.out.println();
     System.out.println("Ratios (watchcast / baseline deliveries per second):");
     for (Map<String, String> w : rows) {
-      if (!w.get("server").equals("watchcast")) {
+      if (!w.get("server").startsWith("watchcast")) {
         continue;
       }
       for (Map<String, String> b : rows) {
@@ -515,7 +570,8 @@ public final class LoadBenchmark {
               Double.parseDouble(w.get("perSecond")) / Double.parseDouble(b.get("perSecond"));
           System.out.printf(
               Locale.ROOT,
-              "- %s clients, %s: %.2fx (p99 %s vs %s)%n",
+              "- %s, %s clients, %s: %.2fx (p99 %s vs %s)%n",
+              w.get("server"),
               w.get("clients"),
               w.get("mode"),
               ratio,
@@ -535,6 +591,91 @@ public final class LoadBenchmark {
         }
       }
     }
+  }
+
+  /**
+   * With several send buffers or repeats: per clients and mode, each Watchcast setting's median
+   * deliveries/s and p99 with their ranges, and the ratio to the first setting (of the medians, and
+   * the range of the per-round ratios, A/B/A/B runs paired in order).
+   */
+  private void printComparison() {
+    if (SEND_BUFFERS.length < 2 && REPEAT < 2) {
+      return;
+    }
+    Map<String, Map<String, List<Map<String, String>>>> groups = new LinkedHashMap<>();
+    for (Map<String, String> r : rows) {
+      if (r.get("server").startsWith("watchcast")) {
+        groups
+            .computeIfAbsent(
+                r.get("clients") + " clients, " + r.get("mode"), k -> new LinkedHashMap<>())
+            .computeIfAbsent(r.get("server"), k -> new ArrayList<>())
+            .add(r);
+      }
+    }
+    System.out.println();
+    System.out.println(
+        "| clients, mode | server | runs | deliveries/s median (min–max) | p99 median (min–max) |"
+            + " server CPU/delivery median (min–max) | ratio of medians | per-round ratio median"
+            + " (min–max) |");
+    System.out.println("|---|---|---|---|---|---|---|---|");
+    groups.forEach(
+        (group, byServer) -> {
+          List<Map<String, String>> reference = byServer.values().iterator().next();
+          byServer.forEach(
+              (server, runs) -> {
+                double[] rate = column(runs, "perSecond");
+                double[] p99 = column(runs, "p99us");
+                double[] cpu =
+                    runs.stream()
+                        .mapToDouble(r -> Double.parseDouble(r.get("cpuPerDelivery").split(" ")[0]))
+                        .toArray();
+                double[] refRate = column(reference, "perSecond");
+                int pairs = Math.min(runs.size(), reference.size());
+                double[] ratios = new double[pairs];
+                for (int i = 0; i < pairs; i++) {
+                  ratios[i] = rate[i] / refRate[i];
+                }
+                System.out.printf(
+                    Locale.ROOT,
+                    "| %s | %s | %d | %.0f (%.0f–%.0f) | %.1f ms (%.1f–%.1f) | %.2f µs (%.2f–%.2f) |"
+                        + " %.3f | %.3f (%.3f–%.3f) |%n",
+                    group,
+                    server,
+                    runs.size(),
+                    median(rate),
+                    min(rate),
+                    max(rate),
+                    median(p99) / 1000,
+                    min(p99) / 1000,
+                    max(p99) / 1000,
+                    median(cpu),
+                    min(cpu),
+                    max(cpu),
+                    median(rate) / median(refRate),
+                    median(ratios),
+                    min(ratios),
+                    max(ratios));
+              });
+        });
+  }
+
+  private static double[] column(List<Map<String, String>> runs, String key) {
+    return runs.stream().mapToDouble(r -> Double.parseDouble(r.get(key))).toArray();
+  }
+
+  private static double median(double[] v) {
+    double[] s = v.clone();
+    java.util.Arrays.sort(s);
+    int m = s.length / 2;
+    return s.length % 2 == 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+  }
+
+  private static double min(double[] v) {
+    return java.util.Arrays.stream(v).min().orElse(Double.NaN);
+  }
+
+  private static double max(double[] v) {
+    return java.util.Arrays.stream(v).max().orElse(Double.NaN);
   }
 
   private static String ms(String micros) {
