@@ -49,7 +49,9 @@
         if (env.epoch === t.epoch && env.id <= t.id) return; // duplicate, or a snapshot of what we have
         t.epoch = env.epoch; t.id = env.id;
       }
-      if (env.type === "reset" && env.data) { t.epoch = env.data.epoch; t.id = 0; refetch(env.topic); }
+      // Nothing published yet: resume from 0, so what comes meanwhile is replayed.
+      if (env.type === "subscribed" && env.data && env.data.id === 0) { t.epoch = env.data.epoch; t.id = 0; }
+      if (env.type === "reset" && env.data) { t.epoch = env.data.id ? null : env.data.epoch; t.id = 0; refetch(env.topic); }
       var hs = t.handlers.concat(t.wild && topics["*"] ? topics["*"].handlers : []);
       for (var i = 0; i < hs.length; i++) try { hs[i](env); } catch (e) { report(e); }
     }
@@ -62,7 +64,7 @@
 
     function subscribeMessage(name) {
       var t = topics[name], m = { action: "subscribe", topic: name };
-      if (t.epoch && t.id) { m.since = t.id; m.epoch = t.epoch; }
+      if (t.epoch && t.id >= 0) { m.since = t.id; m.epoch = t.epoch; }
       return JSON.stringify(m);
     }
 

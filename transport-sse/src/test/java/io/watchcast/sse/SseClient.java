@@ -65,8 +65,8 @@ final class SseClient implements AutoCloseable {
         (r, t) -> {
           if (t != null) {
             info.completeExceptionally(t);
+            ended.complete(null); // before END, so that isEnded() holds once END is read
             events.add(END);
-            ended.complete(null);
           }
         });
   }
@@ -90,6 +90,15 @@ final class SseClient implements AutoCloseable {
     assertThat(o).as("an event within %s", DEADLINE).isNotNull();
     assertThat(o).as("an event, not the end of the stream").isNotSameAs(END);
     return (Event) o;
+  }
+
+  /**
+   * The next event within {@code wait}; null if none came in time or if the stream ended, which
+   * {@link #isEnded()} then tells.
+   */
+  Event poll(Duration wait) throws InterruptedException {
+    Object o = events.poll(wait.toMillis(), TimeUnit.MILLISECONDS);
+    return o == END ? null : (Event) o;
   }
 
   /** The next event that matches, skipping others. */
@@ -203,14 +212,14 @@ final class SseClient implements AutoCloseable {
 
     @Override
     public void onError(Throwable t) {
-      events.add(END);
       ended.complete(null);
+      events.add(END);
     }
 
     @Override
     public void onComplete() {
-      events.add(END);
       ended.complete(null);
+      events.add(END);
     }
   }
 }
