@@ -242,10 +242,11 @@ public final class CuttingProxy implements AutoCloseable {
         OutputStream out = to.getOutputStream();
         int n;
         while ((n = in.read(buffer)) >= 0) {
-          out.write(buffer, 0, n);
           if (counter != null) {
+            // Counted before the write, so that a peer that has read the bytes sees them counted.
             counter.addAndGet(n);
           }
+          out.write(buffer, 0, n);
         }
         to.shutdownOutput(); // an orderly end, passed on
         if (directionsDone.incrementAndGet() == 2) {
