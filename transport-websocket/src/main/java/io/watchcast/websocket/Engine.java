@@ -25,7 +25,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -64,9 +63,6 @@ final class Engine extends WebSocketServer {
   private final AtomicInteger admitted = new AtomicInteger();
   private final ConcurrentHashMap<InetAddress, Integer> perAddress = new ConcurrentHashMap<>();
   private volatile ScheduledExecutorService housekeeping;
-  // Slow consumers' sockets, shut down for output, until their reset (HookedChannel#close).
-  private final Set<HookedChannel> awaitingReset = ConcurrentHashMap.newKeySet();
-  private volatile boolean shutDown;
   final Writer writer = new Writer();
   final Lingerer lingerer;
 
@@ -361,38 +357,6 @@ final class Engine extends WebSocketServer {
     }
   }
 
-  /** Resets a slow consumer's socket at its close timeout ({@link WsConnection#reset()}). */
-  void resetLater(WsConnection c, long delayNanos) {
-    ScheduledExecutorService s = housekeeping;
-    if (s != null) {
-      try {
-        s.schedule(c::reset, delayNanos, TimeUnit.NANOSECONDS);
-        return;
-      } catch (RejectedExecutionException e) {
-        // shutting down
-      }
-    }
-    c.reset();
-  }
-
-  /** Keeps {@code ch} until its reset; false when shutting down (reset it now). */
-  boolean awaitReset(HookedChannel ch) {
-    awaitingReset.add(ch);
-    if (shutDown) {
-      awaitingReset.remove(ch);
-      return false;
-    }
-    return true;
-  }
-
-  void resetDone(HookedChannel ch) {
-    awaitingReset.remove(ch);
-  }
-
-  int awaitingReset() {
-    return awaitingReset.size();
-  }
-
   void shutdown() {
     writer.stop();
     ScheduledExecutorService s = housekeeping;
@@ -414,10 +378,6 @@ final class Engine extends WebSocketServer {
       } catch (RuntimeException e) {
         log.debug("Dropping {} failed", c, e);
       }
-    }
-    shutDown = true;
-    for (HookedChannel ch : awaitingReset) {
-      ch.reset();
     }
     synchronized (tlsLock) {
       if (tlsTasks != null) {

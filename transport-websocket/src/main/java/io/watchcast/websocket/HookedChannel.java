@@ -19,9 +19,9 @@ import org.java_websocket.WrappedByteChannel;
  * one at a time.
  *
  * <p>A slow consumer's socket is not simply closed: {@link #dropUnsent} leaves its close frame
- * right behind what the kernel holds, {@link #close()} sends a FIN behind that frame and keeps the
- * socket open, and {@link #reset()} ends it with a reset at {@link WsConnection#resetDue() the
- * deadline}, so that an orphaned socket never keeps old frames in the kernel for its client.
+ * right behind what the kernel holds; once that frame is written the socket lingers like any other,
+ * but is reset at the deadline, and one whose close frame never left is reset at once, so that an
+ * orphaned socket never keeps old frames in the kernel for its client.
  */
 class HookedChannel implements ByteChannel {
   private final SocketChannel socket;
@@ -118,23 +118,10 @@ class HookedChannel implements ByteChannel {
   @Override
   public void close() throws IOException {
     try {
-      if (connection.resetting()) {
-        // A slow consumer (Java-WebSocket closes once its queue, the close frame last, is written):
-        // a FIN behind the close frame for a client that reads it in time, a reset at the deadline.
-        // Over TLS no close_notify: sending it closes the socket.
-        if (connection.resetDue() || !connection.engine.awaitReset(this)) {
-          reset();
-          return;
-        }
-        try {
-          socket.shutdownOutput();
-        } catch (IOException e) {
-          reset(); // the client is gone
-        }
-        return;
-      }
-      if (connection.resetOnClose()) {
-        socket.setOption(StandardSocketOptions.SO_LINGER, 0);
+      if (connection.resetOnClose() || (connection.slowConsumer() && !connection.lingerOnClose())) {
+        // A dropped dead peer, or a slow consumer whose close frame never left: a reset, so that
+        // neither side keeps what was queued for the other.
+        resetOnClose(socket);
         socket.close();
       } else if (!connection.lingerOnClose() || !linger()) {
         closeNow();
@@ -151,7 +138,8 @@ class HookedChannel implements ByteChannel {
     } catch (IOException | RuntimeException e) {
       return false;
     }
-    return connection.engine.lingerer.linger(socket, tail, connection.lingerDeadlineNanos());
+    return connection.engine.lingerer.linger(
+        socket, tail, connection.lingerDeadlineNanos(), connection.slowConsumer());
   }
 
   /**
@@ -179,21 +167,14 @@ class HookedChannel implements ByteChannel {
   }
 
   /**
-   * Closes the socket with a reset (SO_LINGER 0), so that the kernel drops what it still holds for
-   * the client: the client reads what its own receive buffer holds, then the reset. Idempotent; any
-   * thread.
+   * Makes the socket's close a reset (SO_LINGER 0), so that the kernel drops what it still holds
+   * for the client: the client reads what its own receive buffer holds, then the reset.
    */
-  void reset() {
-    connection.engine.resetDone(this);
+  static void resetOnClose(SocketChannel socket) {
     try {
       socket.setOption(StandardSocketOptions.SO_LINGER, 0);
     } catch (IOException | RuntimeException e) {
       // closed already
-    }
-    try {
-      socket.close();
-    } catch (IOException e) {
-      // nothing left to release
     }
   }
 

@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * reports 1006. So once Java-WebSocket has handed its last bytes to the socket, the socket comes
  * here instead of being closed: the server half-closes it (FIN after the last bytes), then reads
  * and discards what the peer still sends until the peer's end of stream or the deadline, and only
- * then closes it.
+ * then closes it. A slow consumer's socket ({@code reset}) is reset instead at the deadline, so
+ * that the kernel drops what it still holds for a client that stopped reading.
  *
  * <p>One daemon thread ({@code watchcast-ws-linger}) with its own selector. At most {@code max}
  * sockets linger at once; past that, or after {@link #stop()}, {@link #linger} refuses and the
@@ -47,11 +48,13 @@ final class Lingerer implements Runnable {
     final SocketChannel socket;
     final ByteBuffer tail;
     final long deadlineNanos;
+    final boolean reset;
 
-    Lingering(SocketChannel socket, ByteBuffer tail, long deadlineNanos) {
+    Lingering(SocketChannel socket, ByteBuffer tail, long deadlineNanos, boolean reset) {
       this.socket = socket;
       this.tail = tail;
       this.deadlineNanos = deadlineNanos;
+      this.reset = reset;
     }
   }
 
@@ -65,9 +68,10 @@ final class Lingerer implements Runnable {
   /**
    * Takes over {@code socket} (non-blocking, no longer used by anyone else): writes {@code tail} if
    * not null, half-closes, discards input until the peer's end of stream or {@code deadlineNanos},
-   * then closes. False if it cannot take it: the caller closes the socket.
+   * then closes ({@code reset}: with a reset, if the deadline comes first or the transport stops).
+   * False if it cannot take it: the caller closes the socket.
    */
-  boolean linger(SocketChannel socket, ByteBuffer tail, long deadlineNanos) {
+  boolean linger(SocketChannel socket, ByteBuffer tail, long deadlineNanos, boolean reset) {
     Selector s = selector;
     if (stopped || s == null) {
       return false;
@@ -76,9 +80,14 @@ final class Lingerer implements Runnable {
       count.decrementAndGet();
       return false;
     }
-    incoming.add(new Lingering(socket, tail, deadlineNanos));
+    incoming.add(new Lingering(socket, tail, deadlineNanos, reset));
     s.wakeup();
     return true;
+  }
+
+  /** Sockets lingering now. */
+  int lingering() {
+    return count.get();
   }
 
   /** Closes every lingering socket and stops the thread. */
@@ -109,11 +118,11 @@ final class Lingerer implements Runnable {
       stopped = true;
       for (SelectionKey key : s.keys()) {
         if (key.isValid()) {
-          end(key);
+          expired(key);
         }
       }
       for (Lingering l; (l = incoming.poll()) != null; ) {
-        close(l.socket);
+        close(l.socket, l.reset);
       }
       try {
         s.close();
@@ -132,7 +141,7 @@ final class Lingerer implements Runnable {
         }
         l.socket.register(s, writing ? SelectionKey.OP_WRITE : SelectionKey.OP_READ, l);
       } catch (IOException | RuntimeException e) {
-        close(l.socket);
+        close(l.socket, l.reset);
       }
     }
   }
@@ -154,7 +163,7 @@ final class Lingerer implements Runnable {
       }
     }
     for (SelectionKey key : expired) {
-      end(key); // the peer kept sending or never closed: close anyway (a reset, if input waits)
+      expired(key); // the peer kept sending or never closed: close anyway (a reset, if input waits)
     }
     return Math.max(1, TimeUnit.NANOSECONDS.toMillis(next));
   }
@@ -186,13 +195,24 @@ final class Lingerer implements Runnable {
     }
   }
 
+  /** The peer closed too, or failed: a plain close. */
   private void end(SelectionKey key) {
     key.cancel();
-    close(((Lingering) key.attachment()).socket);
+    close(((Lingering) key.attachment()).socket, false);
   }
 
-  private void close(SocketChannel socket) {
+  /** Past the deadline, or stopping: a slow consumer's socket is reset. */
+  private void expired(SelectionKey key) {
+    key.cancel();
+    Lingering l = (Lingering) key.attachment();
+    close(l.socket, l.reset);
+  }
+
+  private void close(SocketChannel socket, boolean reset) {
     count.decrementAndGet();
+    if (reset) {
+      HookedChannel.resetOnClose(socket);
+    }
     try {
       socket.close();
     } catch (IOException e) {

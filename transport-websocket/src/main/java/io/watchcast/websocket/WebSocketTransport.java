@@ -268,9 +268,9 @@ public final class WebSocketTransport implements AutoCloseable {
     return started().maxBufferedBytes();
   }
 
-  /** Slow consumers' sockets shut down for output and waiting for their reset. For tests. */
-  int socketsAwaitingReset() {
-    return started().awaitingReset();
+  /** Closed connections' sockets still lingering (a slow consumer's until its reset). For tests. */
+  int socketsLingering() {
+    return started().lingerer.lingering();
   }
 
   private Engine started() {

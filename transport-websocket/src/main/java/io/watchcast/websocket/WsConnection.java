@@ -9,7 +9,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedSelectorException;
-import java.nio.channels.SelectionKey;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -50,9 +49,9 @@ final class WsConnection implements Connection {
   private volatile QueryParameters query;
   private final AtomicBoolean counted = new AtomicBoolean();
   private volatile long closingSinceNanos;
-  // Set once when the hub closes this connection as a slow consumer: reset at resetAtNanos.
-  private volatile boolean resetting;
-  private volatile long resetAtNanos;
+  // Set once when the hub closes this connection as a slow consumer: its socket is reset at the
+  // close timeout, not closed.
+  private volatile boolean slowConsumer;
   private final AtomicBoolean ended = new AtomicBoolean();
   // How the socket ends: lingering once everything queued was written, or reset when dropped.
   private volatile boolean lingerOnClose;
@@ -342,49 +341,23 @@ final class WsConnection implements Connection {
    * for it in Java-WebSocket's queue is dropped (but the rest of a frame the socket has partly
    * taken), so the close frame directly follows what the kernel's socket buffers hold. A client
    * that reads that within the close timeout gets the close frame and a FIN; at the timeout the
-   * connection is reset ({@link #reset()}), whatever is left.
+   * connection is reset, whatever is left: by the {@link Lingerer} once the close frame is written,
+   * by the housekeeping drop if it never is.
    */
   private void closeSlowConsumer(int code, String reason) {
-    long timeout = engine.transport.closeTimeout.toNanos();
     HookedChannel ch = channel;
     synchronized (ws) { // as pull() and writeDirect(): no batch is added meanwhile
-      resetAtNanos = System.nanoTime() + timeout;
-      resetting = true;
+      slowConsumer = true;
       if (ch != null) {
         ch.dropUnsent(ws.outQueue);
       }
       close(code, reason);
     }
-    engine.resetLater(this, timeout);
   }
 
   /** Whether the hub closed this connection as a slow consumer. */
-  boolean resetting() {
-    return resetting;
-  }
-
-  /** Whether a slow consumer's close timeout has passed: its socket is reset, not closed. */
-  boolean resetDue() {
-    return resetting && System.nanoTime() - resetAtNanos >= 0;
-  }
-
-  /** A slow consumer's close timeout passed: reset its socket, whether or not it is closed. */
-  void reset() {
-    try {
-      ws.closeConnection(CloseFrame.ABNORMAL_CLOSE, "slow consumer: reset"); // if still open
-    } catch (RuntimeException e) {
-      log.debug("Closing {} failed", this, e);
-    }
-    HookedChannel ch = channel;
-    if (ch != null) {
-      ch.reset(); // if its close frame left and its socket waits
-    }
-    SelectionKey key = ws.getSelectionKey();
-    if (key != null) {
-      // A socket closed while its cancelled key is still registered is closed (so reset) by the
-      // selector's next pass: now, not at its next event.
-      key.selector().wakeup();
-    }
+  boolean slowConsumer() {
+    return slowConsumer;
   }
 
   /** Starts the closing handshake; the housekeeping timer drops the socket past closeTimeout. */

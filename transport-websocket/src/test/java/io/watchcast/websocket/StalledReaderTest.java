@@ -129,7 +129,7 @@ final class StalledReaderTest {
           () -> hub.stats().slowConsumersClosed() == 1, "the slow consumer's close", DEADLINE);
       publisher.close();
       Await.await(
-          () -> transport.stats().connections() == 0 && transport.socketsAwaitingReset() == 0,
+          () -> transport.stats().connections() == 0 && transport.socketsLingering() == 0,
           "the connection to be reset",
           DEADLINE);
       // What its own kernel had taken, and at most what the server's kernel still held: the reset
